@@ -1,0 +1,218 @@
+"""The ``gan-eval`` command line. Commands from plugins (``register_commands``) are added lazily."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import GanEvalError
+from .params import parse_assignments
+from .plugins import Registry, load_registry
+from .record import build_record, now, write_record
+from .scoring import ScoreConfig, score
+from .specs import parse_source_extra
+
+DEFAULT_METRICS = ("fid", "is", "kid", "laplacian")
+
+
+class GanEvalGroup(click.Group):
+    """Built-in commands plus those plugins register; errors become one clear line, not a traceback."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        if not hasattr(self, "_plugin_cache"):
+            try:
+                self._plugin_cache = load_registry().commands()
+            except GanEvalError:
+                self._plugin_cache = {}  # reported when a command that needs plugins runs
+        return self._plugin_cache
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._plugin_commands().get(name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GanEvalError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=GanEvalGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="gan-eval")
+def main() -> None:
+    """Score generative image models: IS, FID, KID, variance of Laplacian and any metric a plugin adds.
+
+    Start with 'gan-eval score --help' and 'gan-eval plugins'. Documentation: docs/ in the repository.
+    """
+
+
+def plugin_option(f):
+    return click.option(
+        "--plugin", "plugin_files", multiple=True, type=click.Path(dir_okay=False),
+        help="Load a plugin from a Python file (repeatable), in addition to installed plugins.",
+    )(f)
+
+
+@main.command("plugins")
+@plugin_option
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def plugins_command(plugin_files: tuple[str, ...], as_json: bool) -> None:
+    """List every plugin: name, origin (built-in, entry point, file), version and what it provides."""
+    registry = load_registry(plugin_files)
+    infos = [p.as_dict() for p in registry.plugins.values()]
+    if as_json:
+        click.echo(json.dumps(infos, indent=2))
+        return
+    for info in infos:
+        click.echo(f"{info['name']}  [{info['origin']}, version {info['version'] or '?'}]  {info['location']}")
+        for hook, names in info["provides"].items():
+            table = getattr(registry, hook)()
+            for name in names:
+                summary = getattr(table[name], "summary", "") or (getattr(table[name], "help", "") or "").split("\n")[0]
+                click.echo(f"    {hook[:-1] if hook.endswith('s') else hook}: {name}" + (f" - {summary}" if summary else ""))
+
+
+def source_options(f):
+    """Options that every source understands; shared by the commands that read images."""
+    options = [
+        click.option("--limit", type=click.IntRange(min=1), help="Use only the first N images of each input."),
+        click.option("--skip-bad", is_flag=True, help="Skip unreadable image files (counted in the record) instead of failing."),
+        click.option("--resize", metavar="POLICY", help="Images of different sizes: 'first' (resize to the first image's size) or HxW, e.g. 64x64. Default: error."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampled inputs (generators) and seeded metrics."),
+        click.option("--num", "count", type=click.IntRange(min=1), help="Number of images to sample from generator inputs."),
+        click.option("--range", "value_range", type=click.Choice(["0,1", "-1,1"]), help="Value range of float arrays (default: inferred, error if ambiguous)."),
+        click.option("--source-option", "source_extra", multiple=True, metavar="KEY=VALUE", help="Source-specific option (repeatable); see docs/sources.md."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def run_options(f):
+    options = [
+        click.option("--extractor", default="auto", show_default=True, help="Feature extractor for FID/IS/KID/PR: a name from 'gan-eval plugins', or auto (standard Inception when its weights are found, else a bundled domain network that suits the data)."),
+        click.option("-O", "--option", "assignments", multiple=True, metavar="PLUGIN.PARAM=VALUE", help="Set a metric's or the extractor's parameter, e.g. -O kid.subsets=50 (repeatable; 'gan-eval plugins' lists them)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Images per batch (results do not depend on it)."),
+        click.option("--device", default="auto", show_default=True, help="torch device: auto (CUDA when available), cpu, cuda, cuda:1 ..."),
+        click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes decoding images in parallel with the network (0: decode in the main process)."),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the reference statistics cache."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_config(generated: str, reference: str | None, metrics: tuple[str, ...], registry: Registry, kw: dict[str, Any]) -> ScoreConfig:
+    chosen = list(metrics) or default_metrics(registry, reference is not None)
+    params = parse_assignments(kw["assignments"])
+    extractor_name = kw["extractor"]
+    extractor_params = {}
+    for owner in list(params):
+        if owner not in chosen and (owner == extractor_name or owner in registry.extractors()):
+            extractor_params = params.pop(owner)
+    return ScoreConfig(
+        generated=generated, reference=reference, metrics=chosen, metric_params=params,
+        extractor=extractor_name, extractor_params=extractor_params,
+        batch_size=kw["batch_size"], device=kw["device"], workers=kw["workers"],
+        source_options={
+            "limit": kw["limit"], "skip_bad": kw["skip_bad"], "resize": kw["resize"], "seed": kw["seed"],
+            "count": kw["count"], "value_range": kw["value_range"], "extra": parse_source_extra(kw["source_extra"]),
+        },
+        plugin_files=[str(Path(p)) for p in kw["plugin_files"]],
+        use_cache=not kw["no_cache"],
+    )
+
+
+def default_metrics(registry: Registry, has_reference: bool) -> list[str]:
+    available = registry.metrics()
+    return [
+        name for name in DEFAULT_METRICS
+        if name in available and (has_reference or available[name].reference != "required")
+    ]
+
+
+def progress_bars(quiet: bool):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    def factory(label: str, total: int):
+        bar = tqdm(total=total, desc=label[-40:], unit="img", file=sys.stderr, leave=False, dynamic_ncols=True)
+        return bar.update
+
+    return factory
+
+
+@main.command("score")
+@click.argument("generated")
+@click.option("--ref", "reference", metavar="REFERENCE", help="Reference images (a spec like GENERATED) to compare with.")
+@click.option("-m", "--metric", "metrics", multiple=True, metavar="NAME", help=f"Metric to compute (repeatable). Default: those of {', '.join(DEFAULT_METRICS)} that are installed and apply.")
+@run_options
+@source_options
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the JSON run record here (atomically).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of a table.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@plugin_option
+def score_command(generated: str, reference: str | None, metrics: tuple[str, ...], out: str | None, as_json: bool, quiet: bool, **kw: Any) -> None:
+    """Score GENERATED images, optionally against a REFERENCE.
+
+    GENERATED and REFERENCE are source specs: a folder of images, an .npy/.npz array file, a dataset
+    (dataset:mnist5k:test, idx:/usr/share/datasets/fashion-mnist:train) or anything a source plugin
+    reads. Prefix a spec with its kind (folder:, npz:, dataset: ...) when detection is ambiguous.
+
+    \b
+    Examples:
+      gan-eval score samples/ --ref dataset:mnist5k:train
+      gan-eval score fake.npz --ref real/ -m fid -m kid -O kid.subsets=50 --out run.json
+    """
+    registry = load_registry(kw["plugin_files"])
+    config = make_config(generated, reference, metrics, registry, kw)
+    record = run_score(registry, config, quiet=quiet)
+    if out:
+        write_record(out, record)
+    click.echo(json.dumps(record["results"], indent=2) if as_json else format_results(record))
+    if out and not as_json:
+        click.echo(f"record written to {out}")
+
+
+def run_score(registry: Registry, config: ScoreConfig, *, quiet: bool = True) -> dict[str, Any]:
+    """Score and build the record (shared by ``score`` and ``verify``)."""
+    started = now()
+    outcome = score(registry, config, progress_factory=progress_bars(quiet))
+    return build_record(
+        config=config.as_dict(), outcome=outcome, started=started,
+        plugins=[p.as_dict() for p in registry.plugins.values()],
+    )
+
+
+def format_results(record: dict[str, Any]) -> str:
+    lines = []
+    for label, info in record["inputs"].items():
+        skipped = len(info.get("skipped", []))
+        lines.append(f"{label}: {info['spec']}  ({info.get('count')} images" + (f", {skipped} skipped" if skipped else "") + ")")
+    if record.get("extractor"):
+        ext = record["extractor"]
+        lines.append(f"extractor: {ext['extractor']}" + ("" if ext.get("standard") else "  (NOT the standard Inception: not comparable with published numbers)"))
+    lines.append("")
+    width = max(len(r["name"]) for r in record["results"])
+    for result in record["results"]:
+        values = "  ".join(f"{k}={_fmt(v)}" for k, v in result["values"].items())
+        lines.append(f"{result['name']:<{width}}  {values}")
+    for note in record["warnings"]:
+        lines.append(f"warning: {note}")
+    return "\n".join(lines)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

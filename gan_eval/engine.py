@@ -1,0 +1,127 @@
+"""One pass over a source: read each batch once, run the extractor once, update every metric.
+
+The pass is where batching, worker processes, device placement and sharding live, so that sources,
+extractors and metrics stay simple and know nothing of each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .errors import GanEvalError, PluginError
+from .extractor import FeatureExtractor
+from .metric import Metric
+from .source import Batch, Skip, Source
+from .state import State
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Rank ``rank`` of ``world`` takes one contiguous slice of the source (disjoint, covering)."""
+
+    rank: int = 0
+    world: int = 1
+
+    def bounds(self, total: int) -> tuple[int, int]:
+        return total * self.rank // self.world, total * (self.rank + 1) // self.world
+
+
+@dataclass
+class PassResult:
+    """What one pass produced: a state per metric, how many images were used, what was skipped."""
+
+    states: dict[str, State]
+    count: int
+    skipped: list[Skip] = field(default_factory=list)
+
+
+class _BatchRanges(Dataset):
+    """Dataset whose item ``i`` is the ``i``-th batch of a slice of a source (read in a worker)."""
+
+    def __init__(self, source: Source, start: int, stop: int, batch_size: int):
+        self.source, self.start, self.stop, self.batch_size = source, start, stop, batch_size
+
+    def __len__(self) -> int:
+        return -(-(self.stop - self.start) // self.batch_size)
+
+    def __getitem__(self, index: int) -> Batch:
+        lo = self.start + index * self.batch_size
+        return self.source.read(lo, min(lo + self.batch_size, self.stop))
+
+
+def _collate(batch: Batch) -> Batch:
+    return batch
+
+
+def iter_batches(
+    source: Source, batch_size: int, shard: Shard = Shard(), workers: int = 0, pin_memory: bool = False
+) -> Iterator[Batch]:
+    """Batches of this shard's slice, in order; decoded in ``workers`` processes when > 0."""
+    start, stop = shard.bounds(len(source))
+    dataset = _BatchRanges(source, start, stop, batch_size)
+    if workers <= 0:
+        for index in range(len(dataset)):
+            yield dataset[index]
+        return
+    loader = DataLoader(
+        dataset, batch_size=None, num_workers=workers, collate_fn=_collate, pin_memory=False,
+        prefetch_factor=4, persistent_workers=False,
+    )
+    yield from loader
+
+
+def needed_inputs(metrics: Sequence[Metric]) -> set[str]:
+    return set().union(*(m.requires for m in metrics)) if metrics else set()
+
+
+def run_pass(
+    source: Source,
+    metrics: Sequence[Metric],
+    extractor: FeatureExtractor | None,
+    *,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    shard: Shard = Shard(),
+    workers: int = 0,
+    progress: Callable[[int], None] | None = None,
+    plugin_of: Mapping[str, str] | None = None,
+) -> PassResult:
+    """Accumulate every metric's state over ``source`` (this shard's slice of it).
+
+    ``plugin_of`` maps metric names to the plugin that provides them, so that an exception raised
+    inside a metric is reported as that plugin's.
+    """
+    device = torch.device(device)
+    needs = needed_inputs(metrics)
+    wants_features = bool(needs & {"features", "logits"})
+    if wants_features and extractor is None:
+        raise GanEvalError("these metrics need a feature extractor but none was selected")
+    states = {m.name: m.new_state() for m in metrics}
+    count, skipped = 0, []
+    with torch.inference_mode():
+        for batch in iter_batches(source, batch_size, shard, workers):
+            skipped.extend(batch.skipped)
+            if len(batch.images) == 0:
+                continue
+            images = torch.from_numpy(batch.images)
+            if device.type == "cuda":
+                images = images.pin_memory().to(device, non_blocking=True)
+            inputs: dict[str, torch.Tensor] = {"images": images}
+            if wants_features:
+                inputs.update(extractor(images))
+            for metric in metrics:
+                try:
+                    metric.update(states[metric.name], inputs)
+                except GanEvalError:
+                    raise
+                except Exception as exc:
+                    owner = (plugin_of or {}).get(metric.name, metric.name)
+                    raise PluginError(owner, f"metric {metric.name!r} failed in update(): {type(exc).__name__}: {exc}") from exc
+            count += len(batch.images)
+            if progress is not None:
+                progress(len(batch.images) + len(batch.skipped))
+    return PassResult(states, count, skipped)

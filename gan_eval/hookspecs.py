@@ -1,0 +1,38 @@
+"""The hooks a gan-eval plugin can implement: one per kind of thing it can add.
+
+Every hook takes no arguments and returns a list of classes (or, for commands, click commands).
+Implement them in a module with ``@gan_eval.hookimpl`` and register the module under the entry-point
+group ``gan_eval`` (see docs/writing-a-metric-plugin.md), or load it with ``--plugin FILE.py``.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("gan_eval")
+hookimpl = pluggy.HookimplMarker("gan_eval")
+
+
+@hookspec
+def register_metrics() -> list[type]:
+    """Metric classes (subclasses of :class:`gan_eval.Metric`)."""
+
+
+@hookspec
+def register_sources() -> list[type]:
+    """Model-source classes (subclasses of :class:`gan_eval.Source`)."""
+
+
+@hookspec
+def register_extractors() -> list[type]:
+    """Feature-extractor classes (subclasses of :class:`gan_eval.FeatureExtractor`)."""
+
+
+@hookspec
+def register_report_sections() -> list[type]:
+    """HTML report section classes (subclasses of :class:`gan_eval.report.ReportSection`)."""
+
+
+@hookspec
+def register_commands() -> list:
+    """Extra ``click`` commands added to the ``gan-eval`` command line (the trainers use this)."""

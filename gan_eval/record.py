@@ -1,0 +1,83 @@
+"""The run record: a versioned JSON document with everything needed to re-run and check a score."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write_text
+from .errors import InputError
+
+SCHEMA = "gan-eval-record/1"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def environment() -> dict[str, Any]:
+    """Versions of everything that can change a number."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("gan-eval", "torch", "torchvision", "numpy", "scipy", "opencv-python-headless", "opencv-python", "pluggy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    try:
+        import torch
+
+        versions["cuda"] = torch.version.cuda
+        versions["cuda_device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception:  # pragma: no cover - torch is a dependency
+        pass
+    return versions
+
+
+def build_record(
+    *,
+    config: dict[str, Any],
+    outcome: Any,
+    plugins: list[dict[str, Any]],
+    started: str,
+    command: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    record = {
+        "schema": SCHEMA,
+        "command": command if command is not None else sys.argv,
+        "config": config,
+        "inputs": outcome.inputs,
+        "extractor": outcome.extractor,
+        "results": outcome.results,
+        "warnings": outcome.warnings,
+        "device": outcome.device,
+        "environment": environment(),
+        "plugins": plugins,
+        "started": started,
+        "finished": now(),
+    }
+    if extra:
+        record.update(extra)
+    return record
+
+
+def write_record(path: str | Path, record: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, f"not a JSON run record ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise InputError(path, f"not a gan-eval run record (expected schema {SCHEMA!r})")
+    return data

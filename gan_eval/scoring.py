@@ -1,0 +1,235 @@
+"""Score a generated set against an optional reference: the whole job behind ``gan-eval score``.
+
+:class:`ScoreConfig` holds every choice that affects the numbers; the record stores it, so that
+``gan-eval verify`` can re-run exactly the same job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from .engine import PassResult, Shard, needed_inputs, run_pass
+from .errors import GanEvalError, PluginError, UsageError
+from .extractor import FeatureExtractor, SourceInfo
+from .metric import Metric
+from .plugins import Registry
+from .source import Source, SourceOptions
+from .specs import open_source
+
+
+@dataclass
+class ScoreConfig:
+    """Everything that determines a score. Serialised as-is into the run record."""
+
+    generated: str
+    reference: str | None = None
+    metrics: list[str] = field(default_factory=lambda: ["laplacian"])
+    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extractor: str = "auto"
+    extractor_params: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 64
+    device: str = "auto"
+    workers: int = 0
+    source_options: dict[str, Any] = field(default_factory=dict)
+    plugin_files: list[str] = field(default_factory=list)
+    use_cache: bool = True
+
+    def options(self) -> SourceOptions:
+        return SourceOptions(**self.source_options)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ScoreConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise UsageError(f"--device {name!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
+    return device
+
+
+def build_metrics(registry: Registry, config: ScoreConfig) -> list[Metric]:
+    if not config.metrics:
+        raise UsageError("no metric selected: pass at least one -m NAME (see 'gan-eval plugins')")
+    if len(set(config.metrics)) != len(config.metrics):
+        raise UsageError(f"a metric is listed twice in {config.metrics}")
+    unknown_params = set(config.metric_params) - set(config.metrics)
+    if unknown_params:
+        raise UsageError(f"-O given for metric(s) not selected with -m: {', '.join(sorted(unknown_params))}")
+    metrics = []
+    for name in config.metrics:
+        cls = registry.metric(name)
+        try:
+            metrics.append(cls(**config.metric_params.get(name, {})))
+        except GanEvalError:
+            raise
+        except Exception as exc:
+            raise PluginError(registry.provider("metrics", name), f"metric {name!r} failed to initialise: {type(exc).__name__}: {exc}") from exc
+    return metrics
+
+
+def select_extractor(
+    registry: Registry, name: str, params: dict[str, Any], info: SourceInfo, device: torch.device
+) -> FeatureExtractor:
+    """The named extractor, or for ``auto`` the highest-priority one that suits the data and can run."""
+    if name != "auto":
+        cls = registry.extractor(name)
+        reason = cls.unavailable_reason(params)
+        if reason:
+            raise GanEvalError(f"feature extractor {name!r} cannot run: {reason}")
+        return _instantiate(registry, cls, device, params)
+    reasons = []
+    for cls in sorted(registry.extractors().values(), key=lambda c: -c.priority):
+        if not cls.suits(info):
+            reasons.append(f"{cls.name}: does not suit {info.get('height')}x{info.get('width')}x{info.get('channels')} images")
+            continue
+        reason = cls.unavailable_reason({})
+        if reason:
+            reasons.append(f"{cls.name}: {reason}")
+            continue
+        return _instantiate(registry, cls, device, {})
+    detail = "; ".join(reasons) or "no feature extractor plugin is installed"
+    raise GanEvalError(f"--extractor auto found no usable feature extractor ({detail})")
+
+
+def _instantiate(registry: Registry, cls: type, device: torch.device, params: dict[str, Any]) -> FeatureExtractor:
+    try:
+        return cls(device, **params)
+    except GanEvalError:
+        raise
+    except Exception as exc:
+        raise PluginError(registry.provider("extractors", cls.name), f"extractor {cls.name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+
+
+def result_name(metric: Metric, extractor: FeatureExtractor | None) -> str:
+    """Result names carry the extractor when the metric uses one (``fid@inception``)."""
+    if extractor is not None and metric.requires & {"features", "logits"}:
+        return f"{metric.name}@{extractor.name}"
+    return metric.name
+
+
+#: Hook for reference caching and precomputed statistics: (source, metrics, run) -> PassResult.
+ReferencePass = Callable[[Source, list[Metric], Callable[[Source, list[Metric]], PassResult]], PassResult]
+
+
+def _direct_reference(source: Source, metrics: list[Metric], run: Callable[[Source, list[Metric]], PassResult]) -> PassResult:
+    return run(source, metrics)
+
+
+@dataclass
+class ScoreOutcome:
+    """Results plus the facts the record needs about inputs and extractor."""
+
+    results: list[dict[str, Any]]
+    inputs: dict[str, dict[str, Any]]
+    extractor: dict[str, Any] | None
+    warnings: list[str]
+    device: str
+
+
+def score(
+    registry: Registry,
+    config: ScoreConfig,
+    *,
+    shard: Shard = Shard(),
+    reference_pass: ReferencePass = _direct_reference,
+    progress_factory: Callable[[str, int], Callable[[int], None] | None] | None = None,
+    sync: Callable[[PassResult], PassResult] | None = None,
+) -> ScoreOutcome:
+    """Run the whole job. ``sync`` merges a shard's pass with the other ranks' (distributed runs)."""
+    device = resolve_device(config.device)
+    metrics = build_metrics(registry, config)
+    options = config.options()
+    generated = open_source(registry, config.generated, options)
+    reference = open_source(registry, config.reference, options) if config.reference else None
+    missing_ref = [m.name for m in metrics if m.reference == "required"]
+    if missing_ref and reference is None:
+        raise UsageError(f"metric(s) {', '.join(missing_ref)} need a reference: pass --ref REFERENCE")
+
+    notes: list[str] = []
+    extractor = None
+    if needed_inputs(metrics) & {"features", "logits"}:
+        extractor = select_extractor(registry, config.extractor, config.extractor_params, SourceInfo(generated.info()), device)
+        lacking = [m.name for m in metrics if (m.requires & {"features", "logits"}) - extractor.outputs]
+        if lacking:
+            raise UsageError(f"extractor {extractor.name!r} provides only {sorted(extractor.outputs)}, which metric(s) {', '.join(lacking)} do not get")
+        if not extractor.standard:
+            notes.append(
+                f"feature extractor {extractor.name!r} is not the standard Inception network: its FID/IS/KID "
+                "values are comparable only with values computed with the same extractor, not with published numbers"
+            )
+
+    plugin_of = {m.name: registry.provider("metrics", m.name) for m in metrics}
+
+    def run(source: Source, subset: list[Metric]) -> PassResult:
+        tick = progress_factory(source.spec, len(source)) if progress_factory else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_pass(
+                source, subset, extractor, batch_size=config.batch_size, device=device, shard=shard,
+                workers=config.workers, progress=tick, plugin_of=plugin_of,
+            )
+        notes.extend(str(w.message) for w in caught if str(w.message) not in notes)
+        return sync(result) if sync else result
+
+    gen_pass = run(generated, metrics)
+    if gen_pass.count == 0:
+        raise GanEvalError(f"{generated.spec}: no images could be read ({len(gen_pass.skipped)} skipped)")
+    ref_metrics = [m for m in metrics if m.uses_reference()] if reference is not None else []
+    ref_pass = reference_pass(reference, ref_metrics, run) if ref_metrics else None
+
+    results = []
+    for metric in metrics:
+        ref_state = ref_pass.states.get(metric.name) if ref_pass and metric.uses_reference() else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                values = metric.compute(gen_pass.states[metric.name], ref_state)
+            except GanEvalError:
+                raise
+            except Exception as exc:
+                raise PluginError(plugin_of[metric.name], f"metric {metric.name!r} failed in compute(): {type(exc).__name__}: {exc}") from exc
+        bad = {k: v for k, v in values.items() if not math.isfinite(float(v))}
+        if bad:
+            raise PluginError(plugin_of[metric.name], f"metric {metric.name!r} produced non-finite values {bad} (inputs may contain NaN/Inf, or too few images)")
+        metric_notes = [str(w.message) for w in caught]
+        notes.extend(f"{metric.name}: {n}" for n in metric_notes)
+        results.append({
+            "name": result_name(metric, extractor),
+            **metric.describe(),
+            "plugin": plugin_of[metric.name],
+            "extractor": extractor.name if extractor is not None and metric.requires & {"features", "logits"} else None,
+            "values": {k: float(v) for k, v in values.items()},
+            "warnings": metric_notes,
+        })
+
+    inputs = {"generated": _input_record(generated, gen_pass)}
+    if reference is not None:
+        inputs["reference"] = _input_record(reference, ref_pass) if ref_pass else {**reference.info(), "spec": reference.spec, "used": False}
+    return ScoreOutcome(results, inputs, extractor.identity() if extractor else None, notes, str(device))
+
+
+def _input_record(source: Source, result: PassResult) -> dict[str, Any]:
+    return {
+        **source.info(),
+        "spec": source.spec,
+        "fingerprint": source.fingerprint(),
+        "count": result.count,
+        "skipped": [dataclasses.asdict(s) for s in result.skipped],
+    }
