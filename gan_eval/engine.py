@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -37,6 +38,8 @@ class PassResult:
     states: dict[str, State]
     count: int
     skipped: list[Skip] = field(default_factory=list)
+    #: The first images of the pass (uint8 N×3×H×W, at most ``preview`` of them) for reports.
+    preview: np.ndarray | None = None
 
 
 class _BatchRanges(Dataset):
@@ -89,6 +92,7 @@ def run_pass(
     workers: int = 0,
     progress: Callable[[int], None] | None = None,
     plugin_of: Mapping[str, str] | None = None,
+    preview: int = 64,
 ) -> PassResult:
     """Accumulate every metric's state over ``source`` (this shard's slice of it).
 
@@ -101,12 +105,14 @@ def run_pass(
     if wants_features and extractor is None:
         raise GanEvalError("these metrics need a feature extractor but none was selected")
     states = {m.name: m.new_state() for m in metrics}
-    count, skipped = 0, []
+    count, skipped, kept = 0, [], []
     with torch.inference_mode():
         for batch in iter_batches(source, batch_size, shard, workers):
             skipped.extend(batch.skipped)
             if len(batch.images) == 0:
                 continue
+            if count < preview:
+                kept.append(batch.images[: preview - count])
             images = torch.from_numpy(batch.images)
             if device.type == "cuda":
                 images = images.pin_memory().to(device, non_blocking=True)
@@ -124,4 +130,4 @@ def run_pass(
             count += len(batch.images)
             if progress is not None:
                 progress(len(batch.images) + len(batch.skipped))
-    return PassResult(states, count, skipped)
+    return PassResult(states, count, skipped, np.concatenate(kept) if kept else None)

@@ -1,0 +1,26 @@
+"""``gan-eval train ...``: each subcommand lives beside the code it drives and is imported lazily."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+#: subcommand name -> "module:attribute" of its click command
+SUBCOMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS:
+            return None
+        module, _, attr = SUBCOMMANDS[name].partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup)
+def train():
+    """Train GAN teachers, distilled students and the bundled domain classifiers."""
