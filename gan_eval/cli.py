@@ -192,6 +192,35 @@ def run_score(registry: Registry, config: ScoreConfig, *, quiet: bool = True) ->
     )
 
 
+@main.command("verify")
+@click.argument("record_path", metavar="RECORD", type=click.Path(dir_okay=False))
+@click.option("--rtol", type=float, default=1e-6, show_default=True, help="Relative tolerance for each value.")
+@click.option("--atol", type=float, default=1e-9, show_default=True, help="Absolute tolerance for each value.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def verify_command(record_path: str, rtol: float, atol: float, quiet: bool) -> None:
+    """Re-run the score recorded in RECORD and check that every value reproduces.
+
+    Checks each input's content fingerprint first (a changed input fails at once, named); then re-runs
+    the recorded configuration (same inputs, options, seeds, plugins) and compares every value with
+    |recorded - now| <= atol + rtol * |recorded|. Exit status 0 when everything reproduces, 1 otherwise.
+    """
+    from .record import read_record
+    from .verify import verify
+
+    record = read_record(record_path)
+    registry = load_registry(record["config"].get("plugin_files", []))
+    verdict = verify(registry, record, lambda config: run_score(registry, config, quiet=quiet), rtol, atol)
+    for line in verdict.changed_inputs + verdict.problems:
+        click.echo(f"FAIL {line}")
+    for check in verdict.checks:
+        status = "ok  " if check.ok else "DIFF"
+        now_text = "missing" if check.reproduced is None else _fmt(check.reproduced)
+        click.echo(f"{status} {check.result}.{check.key}: recorded {_fmt(check.recorded)}, now {now_text}")
+    click.echo("verified: every value reproduces" if verdict.ok else "NOT verified")
+    if not verdict.ok:
+        raise SystemExit(1)
+
+
 def format_results(record: dict[str, Any]) -> str:
     lines = []
     for label, info in record["inputs"].items():
