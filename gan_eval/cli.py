@@ -103,6 +103,8 @@ def run_options(f):
         click.option("--device", default="auto", show_default=True, help="torch device: auto (CUDA when available), cpu, cuda, cuda:1 ..."),
         click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes decoding images in parallel with the network (0: decode in the main process)."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the reference statistics cache."),
+        click.option("--resume-dir", type=click.Path(file_okay=False), help="Snapshot each pass's state here every --resume-every batches; re-running the same command after an interruption resumes from the last snapshot (deleted on success)."),
+        click.option("--resume-every", type=click.IntRange(min=1), default=50, show_default=True, help="Batches between snapshots with --resume-dir."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -174,7 +176,7 @@ def score_command(generated: str, reference: str | None, metrics: tuple[str, ...
     """
     registry = load_registry(kw["plugin_files"])
     config = make_config(generated, reference, metrics, registry, kw)
-    record = run_score(registry, config, quiet=quiet)
+    record = run_score(registry, config, quiet=quiet, resume_dir=kw["resume_dir"], resume_every=kw["resume_every"])
     if out:
         write_record(out, record)
     click.echo(json.dumps(record["results"], indent=2) if as_json else format_results(record))
@@ -182,10 +184,10 @@ def score_command(generated: str, reference: str | None, metrics: tuple[str, ...
         click.echo(f"record written to {out}")
 
 
-def run_score(registry: Registry, config: ScoreConfig, *, quiet: bool = True) -> dict[str, Any]:
+def run_score(registry: Registry, config: ScoreConfig, *, quiet: bool = True, **score_options: Any) -> dict[str, Any]:
     """Score and build the record (shared by ``score`` and ``verify``)."""
     started = now()
-    outcome = score(registry, config, progress_factory=progress_bars(quiet))
+    outcome = score(registry, config, progress_factory=progress_bars(quiet), **score_options)
     return build_record(
         config=config.as_dict(), outcome=outcome, started=started,
         plugins=[p.as_dict() for p in registry.plugins.values()],

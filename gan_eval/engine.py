@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from .errors import GanEvalError, PluginError
 from .extractor import FeatureExtractor
 from .metric import Metric
+from .resume import PassCheckpoint, Snapshot
 from .source import Batch, Skip, Source
 from .state import State
 
@@ -61,11 +62,13 @@ def _collate(batch: Batch) -> Batch:
 
 
 def iter_batches(
-    source: Source, batch_size: int, shard: Shard = Shard(), workers: int = 0, pin_memory: bool = False
+    source: Source, batch_size: int, shard: Shard = Shard(), workers: int = 0, pin_memory: bool = False,
+    first_batch: int = 0,
 ) -> Iterator[Batch]:
-    """Batches of this shard's slice, in order; decoded in ``workers`` processes when > 0."""
+    """Batches of this shard's slice, in order, from batch ``first_batch`` on (to resume); decoded in
+    ``workers`` processes when > 0."""
     start, stop = shard.bounds(len(source))
-    dataset = _BatchRanges(source, start, stop, batch_size)
+    dataset = _BatchRanges(source, min(start + first_batch * batch_size, stop), stop, batch_size)
     if workers <= 0:
         for index in range(len(dataset)):
             yield dataset[index]
@@ -93,11 +96,13 @@ def run_pass(
     progress: Callable[[int], None] | None = None,
     plugin_of: Mapping[str, str] | None = None,
     preview: int = 64,
+    checkpoint: "PassCheckpoint | None" = None,
 ) -> PassResult:
     """Accumulate every metric's state over ``source`` (this shard's slice of it).
 
     ``plugin_of`` maps metric names to the plugin that provides them, so that an exception raised
-    inside a metric is reported as that plugin's.
+    inside a metric is reported as that plugin's. With a ``checkpoint``, the pass resumes from its
+    last snapshot and saves a new one every ``checkpoint.every`` batches.
     """
     device = torch.device(device)
     needs = needed_inputs(metrics)
@@ -105,29 +110,51 @@ def run_pass(
     if wants_features and extractor is None:
         raise GanEvalError("these metrics need a feature extractor but none was selected")
     states = {m.name: m.new_state() for m in metrics}
-    count, skipped, kept = 0, [], []
+    count, skipped, kept, done = 0, [], [], 0
+    snapshot = checkpoint.load(states) if checkpoint is not None else None
+    if snapshot is not None:
+        states, count, skipped, done = snapshot.states, snapshot.count, list(snapshot.skipped), snapshot.batches_done
+        kept = [snapshot.preview] if snapshot.preview is not None else []
+        for state in states.values():
+            state.to(device)
+        if progress is not None:
+            progress(count + len(skipped))
     with torch.inference_mode():
-        for batch in iter_batches(source, batch_size, shard, workers):
+        for batch in iter_batches(source, batch_size, shard, workers, first_batch=done):
+            done += 1
             skipped.extend(batch.skipped)
-            if len(batch.images) == 0:
-                continue
-            if count < preview:
-                kept.append(batch.images[: preview - count])
-            images = torch.from_numpy(batch.images)
-            if device.type == "cuda":
-                images = images.pin_memory().to(device, non_blocking=True)
-            inputs: dict[str, torch.Tensor] = {"images": images}
-            if wants_features:
-                inputs.update(extractor(images))
-            for metric in metrics:
-                try:
-                    metric.update(states[metric.name], inputs)
-                except GanEvalError:
-                    raise
-                except Exception as exc:
-                    owner = (plugin_of or {}).get(metric.name, metric.name)
-                    raise PluginError(owner, f"metric {metric.name!r} failed in update(): {type(exc).__name__}: {exc}") from exc
-            count += len(batch.images)
+            if len(batch.images):
+                if count < preview:
+                    kept.append(batch.images[: preview - count])
+                _update(metrics, states, _inputs(batch, device, extractor if wants_features else None), plugin_of)
+                count += len(batch.images)
             if progress is not None:
                 progress(len(batch.images) + len(batch.skipped))
-    return PassResult(states, count, skipped, np.concatenate(kept) if kept else None)
+            if checkpoint is not None and done % checkpoint.every == 0:
+                checkpoint.save(Snapshot(done, count, skipped, states, _preview(kept)))
+    return PassResult(states, count, skipped, _preview(kept))
+
+
+def _inputs(batch: Batch, device: torch.device, extractor: FeatureExtractor | None) -> dict[str, torch.Tensor]:
+    images = torch.from_numpy(batch.images)
+    if device.type == "cuda":
+        images = images.pin_memory().to(device, non_blocking=True)
+    inputs = {"images": images}
+    if extractor is not None:
+        inputs.update(extractor(images))
+    return inputs
+
+
+def _update(metrics: Sequence[Metric], states: dict[str, State], inputs: dict[str, torch.Tensor], plugin_of: Mapping[str, str] | None) -> None:
+    for metric in metrics:
+        try:
+            metric.update(states[metric.name], inputs)
+        except GanEvalError:
+            raise
+        except Exception as exc:
+            owner = (plugin_of or {}).get(metric.name, metric.name)
+            raise PluginError(owner, f"metric {metric.name!r} failed in update(): {type(exc).__name__}: {exc}") from exc
+
+
+def _preview(kept: list[np.ndarray]) -> np.ndarray | None:
+    return np.concatenate(kept) if kept else None

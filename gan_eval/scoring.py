@@ -18,7 +18,9 @@ from .engine import PassResult, Shard, needed_inputs, run_pass
 from .errors import GanEvalError, PluginError, UsageError
 from .extractor import FeatureExtractor, SourceInfo
 from .metric import Metric
+from . import __version__
 from .plugins import Registry
+from .resume import PassCheckpoint
 from .source import Source, SourceOptions
 from .specs import open_source
 
@@ -151,8 +153,11 @@ def score(
     reference_pass: ReferencePass = _direct_reference,
     progress_factory: Callable[[str, int], Callable[[int], None] | None] | None = None,
     sync: Callable[[PassResult], PassResult] | None = None,
+    resume_dir: str | None = None,
+    resume_every: int = 50,
 ) -> ScoreOutcome:
-    """Run the whole job. ``sync`` merges a shard's pass with the other ranks' (distributed runs)."""
+    """Run the whole job. ``sync`` merges a shard's pass with the other ranks' (distributed runs).
+    With ``resume_dir``, each pass snapshots its state there and a re-run resumes from it."""
     device = resolve_device(config.device)
     metrics = build_metrics(registry, config)
     options = config.options()
@@ -176,14 +181,19 @@ def score(
             )
 
     plugin_of = {m.name: registry.provider("metrics", m.name) for m in metrics}
+    snapshots: list[PassCheckpoint] = []
 
     def run(source: Source, subset: list[Metric]) -> PassResult:
         tick = progress_factory(source.spec, len(source)) if progress_factory else None
+        checkpoint = _pass_checkpoint(resume_dir, resume_every, source, subset, extractor, config, shard)
+        if checkpoint is not None:
+            snapshots.append(checkpoint)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = run_pass(
                 source, subset, extractor, batch_size=config.batch_size, device=device, shard=shard,
                 workers=config.workers, progress=tick, plugin_of=plugin_of,
+                checkpoint=checkpoint,
             )
         notes.extend(str(w.message) for w in caught if str(w.message) not in notes)
         return sync(result) if sync else result
@@ -219,10 +229,27 @@ def score(
             "warnings": metric_notes,
         })
 
+    for checkpoint in snapshots:  # the job is complete: its snapshots are no longer needed
+        checkpoint.clear()
     inputs = {"generated": _input_record(generated, gen_pass)}
     if reference is not None:
         inputs["reference"] = _input_record(reference, ref_pass) if ref_pass else {**reference.info(), "spec": reference.spec, "used": False}
     return ScoreOutcome(results, inputs, extractor.identity() if extractor else None, notes, str(device))
+
+
+def _pass_checkpoint(
+    directory: str | None, every: int, source: Source, metrics: list[Metric], extractor: FeatureExtractor | None,
+    config: ScoreConfig, shard: Shard,
+) -> PassCheckpoint | None:
+    """A snapshot location keyed by everything that determines this pass's state."""
+    if directory is None:
+        return None
+    key = {
+        "source": source.spec, "fingerprint": source.fingerprint(), "metrics": [m.describe() for m in metrics],
+        "extractor": extractor.identity() if extractor is not None else None, "batch_size": config.batch_size,
+        "shard": [shard.rank, shard.world], "version": __version__,
+    }
+    return PassCheckpoint(directory, key, every)
 
 
 def _input_record(source: Source, result: PassResult) -> dict[str, Any]:
