@@ -111,6 +111,7 @@ class FolderSource(Source):
             raise InputError(target, f"folder contains no image files (looked for {', '.join(sorted(EXTENSIONS))}, recursively)")
         self.files = files[: options.limit] if options.limit else files
         self._size: tuple[int, int] | None = None
+        self._first: Path | None = None
         if options.resize and options.resize != "first":
             self._size = parse_size(options.resize, target)
         self._fingerprint: str | None = None
@@ -123,10 +124,11 @@ class FolderSource(Source):
         return len(self.files)
 
     def _target_size(self) -> tuple[int, int]:
-        if self._size is None:  # the first decodable image fixes the size
+        if self._size is None or self._first is None:  # the first decodable image fixes the size
             for path in self.files:
                 try:
-                    self._size = decode(path).shape[1:]
+                    shape = decode(path).shape[1:]
+                    self._size, self._first = self._size or shape, path
                     break
                 except InputError:
                     if not self.options.skip_bad:
@@ -174,7 +176,7 @@ class FolderSource(Source):
         height, width = self._target_size()
         return {
             "kind": self.kind, "spec": self.spec, "count": len(self), "height": height, "width": width,
-            "channels": _native_channels(self.files[0]),
+            "channels": _native_channels(self._first),
         }
 
 
@@ -182,11 +184,8 @@ def _native_channels(path: Path) -> int:
     if path.suffix.lower() == ".npy":
         array = np.load(path, mmap_mode="r", allow_pickle=False)
         return 1 if array.ndim == 2 or 1 in (array.shape[0], array.shape[-1]) else 3
-    try:
-        with Image.open(path) as image:
-            return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F") else 3
-    except OSError:
-        return 3
+    with Image.open(path) as image:  # already decoded once by _target_size, so it opens
+        return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F") else 3
 
 
 @gan_eval.hookimpl
