@@ -2,8 +2,11 @@
 
 Per image, exactly OpenCV's recipe, computed as one batched tensor operation:
 
-1. gray = ``cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)`` on uint8, i.e. the fixed-point
-   ``(4899·R + 9617·G + 1868·B + 8192) >> 14`` (weights 0.299, 0.587, 0.114), rounded to uint8;
+1. gray = ``cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)`` on uint8: weights 0.299, 0.587, 0.114 in
+   fixed point, which OpenCV changed between versions: 4.x computes
+   ``(4899·R + 9617·G + 1868·B + 2^13) >> 14``, 5.x ``(9798·R + 19235·G + 3735·B + 2^14) >> 15``
+   (they differ by one gray level on ~0.3 % of colours). The ``gray`` parameter picks one; its
+   default ``installed`` follows the installed OpenCV (probed, not guessed from its version);
 2. ``cv2.Laplacian(gray, cv2.CV_64F)`` with the default ``ksize=1``: the 3×3 kernel
    [[0, 1, 0], [1, -4, 1], [0, 1, 0]] with ``BORDER_REFLECT_101`` borders;
 3. the population variance (ddof = 0) of that float64 image.
@@ -14,24 +17,48 @@ Reported over images: mean, std (ddof = 0) and median; with a reference, the sam
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 import gan_eval
+from gan_eval.errors import GanEvalError, UsageError
 from gan_eval.metric import Metric
+from gan_eval.params import Param
 
 _KERNEL = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
 
+#: OpenCV's fixed-point RGB→gray for uint8: (R, G, B weights, shift), by OpenCV major version.
+GRAY_RECIPES = {"opencv4": (4899, 9617, 1868, 14), "opencv5": (9798, 19235, 3735, 15)}
 
-def opencv_gray(images: torch.Tensor) -> torch.Tensor:
-    """uint8 N×3×H×W RGB → int64 N×H×W gray, bit-identical to cv2.COLOR_RGB2GRAY."""
+
+@functools.lru_cache(maxsize=1)
+def installed_gray_recipe() -> str:
+    """The entry of :data:`GRAY_RECIPES` the installed OpenCV computes, found by probing it."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    probe = np.concatenate([[[0, 0, 250], [0, 1, 201], [255, 255, 255]], rng.integers(0, 256, (4096, 3))]).astype(np.uint8)
+    expected = cv2.cvtColor(probe[None], cv2.COLOR_RGB2GRAY)[0].astype(np.int64)
+    for name in GRAY_RECIPES:
+        if np.array_equal(opencv_gray(torch.from_numpy(probe.T[None, :, :, None]), name)[0, :, 0].numpy(), expected):
+            return name
+    raise GanEvalError(f"the installed OpenCV {cv2.__version__} converts RGB to gray by none of the known recipes {sorted(GRAY_RECIPES)}")
+
+
+def opencv_gray(images: torch.Tensor, recipe: str | None = None) -> torch.Tensor:
+    """uint8 N×3×H×W RGB → int64 N×H×W gray, bit-identical to cv2.COLOR_RGB2GRAY of OpenCV
+    ``recipe`` (a key of :data:`GRAY_RECIPES`; default: the installed OpenCV's)."""
+    red, green, blue, shift = GRAY_RECIPES[recipe or installed_gray_recipe()]
     rgb = images.to(torch.int64)
-    return (4899 * rgb[:, 0] + 9617 * rgb[:, 1] + 1868 * rgb[:, 2] + 8192) >> 14
+    return (red * rgb[:, 0] + green * rgb[:, 1] + blue * rgb[:, 2] + (1 << (shift - 1))) >> shift
 
 
-def variance_of_laplacian(images: torch.Tensor) -> torch.Tensor:
-    """Per-image variance of the Laplacian (float64, shape N)."""
-    gray = opencv_gray(images).to(torch.float64)[:, None]
+def variance_of_laplacian(images: torch.Tensor, recipe: str | None = None) -> torch.Tensor:
+    """Per-image variance of the Laplacian (float64, shape N); ``recipe`` as in :func:`opencv_gray`."""
+    gray = opencv_gray(images, recipe).to(torch.float64)[:, None]
     if min(gray.shape[-2:]) < 2:
         raise ValueError(f"images of size {tuple(gray.shape[-2:])} are too small for a 3×3 Laplacian")
     padded = F.pad(gray, (1, 1, 1, 1), mode="reflect")  # torch's reflect is OpenCV's REFLECT_101
@@ -46,12 +73,20 @@ class VarianceOfLaplacian(Metric):
     reference = "optional"
     primary = "mean"
     higher_is_better = None  # sharper is not always better: compare with the reference (ratio)
+    params = {"gray": Param("installed", "RGB→gray recipe: installed (the installed OpenCV's), opencv4 or opencv5")}
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if self.p["gray"] == "installed":
+            self.p["gray"] = installed_gray_recipe()  # the record says which one ran
+        if self.p["gray"] not in GRAY_RECIPES:
+            raise UsageError(f"metric laplacian: gray={self.p['gray']!r} is not one of installed, {', '.join(GRAY_RECIPES)}")
 
     def state_spec(self):
         return {"values": "cat"}
 
     def update(self, state, inputs):
-        state.append("values", variance_of_laplacian(inputs["images"]))
+        state.append("values", variance_of_laplacian(inputs["images"], self.p["gray"]))
 
     def compute(self, generated, reference):
         values = summarise(generated.get("values"))
