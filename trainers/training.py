@@ -1,0 +1,308 @@
+"""One training loop for teachers, distilled students and from-scratch controls.
+
+Losses:
+- ``gan``: non-saturating GAN (DCGAN).
+- ``wgan-clip``: WGAN with weight clipping (W-DCGAN, RMSprop, 5 critic steps per generator step).
+- ``wgan-gp``: WGAN with gradient penalty (Adam, 5 critic steps, critic without batch norm).
+- ``mse``: distillation, eq. 3 of Aguinaldo et al.: mean ‖S(z) − T(z)‖² over shared latents z.
+- ``joint``: eq. 4: λ·MSE + (1 − λ)·non-saturating adversarial loss against a student discriminator.
+
+Every random draw of step k comes from a stream seeded by (seed, k), and weights are initialised from
+the seed, so a run resumed from a checkpoint continues exactly as an uninterrupted one would (same
+platform; on CUDA, only with deterministic algorithms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from gan_eval import __version__
+from gan_eval.errors import InputError, UsageError
+
+from .checkpoint import (CHECKPOINT_FORMAT, TRAIN_STATE_FORMAT, file_sha256, load_generator, load_torch,
+                         save_generator, save_torch, train_state_path)
+from .data import TrainingData, load_training_images, stream
+from .models import Architecture, build_pair, count_parameters
+
+ADVERSARIAL_LOSSES = ("gan", "wgan-clip", "wgan-gp")
+DISTILLATION_LOSSES = ("mse", "joint")
+ROLES = ("teacher", "student", "scratch")
+
+#: (learning rate, Adam betas or None for RMSprop, critic steps) per loss
+DEFAULTS = {
+    "gan": (2e-4, (0.5, 0.999), 1),
+    "wgan-clip": (5e-5, None, 5),
+    "wgan-gp": (1e-4, (0.5, 0.9), 5),
+    "mse": (1e-3, (0.5, 0.999), 0),
+    "joint": (2e-4, (0.5, 0.999), 1),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run (stored in the checkpoint record)."""
+
+    role: str = "teacher"
+    loss: str = "gan"
+    d: int = 16
+    data: str = "dataset:mnist5k:train"
+    steps: int = 1000
+    batch_size: int = 64
+    seed: int = 0
+    latent: int = 100
+    lr: float | None = None
+    lam: float = 0.5
+    teacher: str | None = None
+    clip: float = 0.01
+    gp_weight: float = 10.0
+    n_critic: int | None = None
+    checkpoint_every: int = 200
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if self.role not in ROLES:
+            raise UsageError(f"unknown role {self.role!r} (choose {', '.join(ROLES)})")
+        allowed = DISTILLATION_LOSSES if self.role == "student" else ADVERSARIAL_LOSSES
+        if self.loss not in allowed:
+            raise UsageError(f"a {self.role} is trained with loss {' or '.join(allowed)}, not {self.loss!r}")
+        if self.role == "student" and not self.teacher:
+            raise UsageError("a student needs --teacher CHECKPOINT")
+        if not 0.0 <= self.lam <= 1.0:
+            raise UsageError(f"lambda must be in [0, 1], not {self.lam}")
+        if self.steps < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
+            raise UsageError("steps, batch size and checkpoint interval must be positive")
+
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULTS[self.loss][0]
+
+    def critic_steps(self) -> int:
+        return self.n_critic if self.n_critic is not None else DEFAULTS[self.loss][2]
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that must match to resume a run (not steps, interval or device)."""
+        data = dataclasses.asdict(self)
+        for key in ("steps", "checkpoint_every", "device"):
+            data.pop(key)
+        return data
+
+
+class Trainer:
+    """Models, optimisers and the step function of one run."""
+
+    def __init__(self, config: TrainConfig):
+        config.validate()
+        self.config = config
+        self.device = torch.device(config.device)
+        self.teacher = None
+        self.teacher_record: dict[str, Any] | None = None
+        self.data: TrainingData | None = None
+        if config.role == "student":
+            self.teacher, self.teacher_record = load_generator(config.teacher, self.device)
+            self.teacher.requires_grad_(False)
+            t_arch = self.teacher_record["architecture"]
+            arch = Architecture(arch=t_arch["arch"], d=config.d, latent=t_arch["latent"], size=t_arch["size"], channels=t_arch["channels"])
+            config.latent = t_arch["latent"]
+        if config.loss != "mse":
+            self.data = load_training_images(config.data)
+        if config.role != "student":
+            assert self.data is not None
+            arch = Architecture(
+                arch="dcgan" if config.loss == "gan" else "wdcgan", d=config.d, latent=config.latent,
+                size=self.data.size, channels=self.data.channels, critic_norm="none" if config.loss == "wgan-gp" else "batch",
+            )
+        elif self.data is not None and (self.data.size, self.data.channels) != (arch.size, arch.channels):
+            raise InputError(config.data, f"images are {self.data.channels}×{self.data.size}² but the teacher makes {arch.channels}×{arch.size}²")
+        self.arch = arch
+        generator, discriminator = build_pair(arch, config.seed)
+        self.generator = generator.to(self.device)
+        self.discriminator = discriminator.to(self.device) if config.loss != "mse" else None
+        self.opt_g = self._optimizer(self.generator)
+        self.opt_d = self._optimizer(self.discriminator) if self.discriminator is not None else None
+        self.step = 0
+        self.last_losses: dict[str, float] = {}
+
+    def _optimizer(self, module: torch.nn.Module) -> torch.optim.Optimizer:
+        betas = DEFAULTS[self.config.loss][1]
+        if betas is None:
+            return torch.optim.RMSprop(module.parameters(), lr=self.config.learning_rate())
+        return torch.optim.Adam(module.parameters(), lr=self.config.learning_rate(), betas=betas)
+
+    # --- one step ---------------------------------------------------------------------------------
+    def _draw(self, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        n = self.config.batch_size
+        z = torch.randn(n, self.arch.latent, generator=rng).to(self.device)
+        real = None
+        if self.data is not None:
+            index = torch.randint(len(self.data.images), (n,), generator=rng)
+            real = self.data.images[index].to(self.device)
+        return z, real
+
+    def train_step(self) -> dict[str, float]:
+        rng = stream(self.config.seed, "step", self.step)
+        loss_name = self.config.loss
+        losses: dict[str, float] = {}
+        if self.discriminator is not None:
+            for _ in range(self.config.critic_steps()):
+                z, real = self._draw(rng)
+                losses["d"] = self._critic_step(z, real, rng)
+        z, real = self._draw(rng)
+        self.opt_g.zero_grad(set_to_none=True)
+        fake = self.generator(z)
+        terms = []
+        if loss_name in ("mse", "joint"):
+            with torch.no_grad():
+                target = self.teacher(z)
+            mse = F.mse_loss(fake, target)
+            losses["mse"] = float(mse.detach())
+            terms.append(mse if loss_name == "mse" else self.config.lam * mse)
+        if loss_name != "mse":
+            score = self.discriminator(fake)
+            adversarial = -score.mean() if loss_name.startswith("wgan") else F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
+            losses["g"] = float(adversarial.detach())
+            terms.append(adversarial if loss_name != "joint" else (1.0 - self.config.lam) * adversarial)
+        sum(terms).backward()
+        self.opt_g.step()
+        self.step += 1
+        self.last_losses = losses
+        return losses
+
+    def _critic_step(self, z: torch.Tensor, real: torch.Tensor, rng: torch.Generator) -> float:
+        loss_name = self.config.loss
+        self.opt_d.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            fake = self.generator(z)
+        real_score, fake_score = self.discriminator(real), self.discriminator(fake)
+        if loss_name.startswith("wgan"):
+            loss = fake_score.mean() - real_score.mean()
+            if loss_name == "wgan-gp":
+                loss = loss + self.config.gp_weight * self._gradient_penalty(real, fake, rng)
+        else:
+            loss = (F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score))
+                    + F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score)))
+        loss.backward()
+        self.opt_d.step()
+        if loss_name == "wgan-clip":
+            with torch.no_grad():
+                for p in self.discriminator.parameters():
+                    p.clamp_(-self.config.clip, self.config.clip)
+        return float(loss.detach())
+
+    def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        alpha = torch.rand(real.shape[0], 1, 1, 1, generator=rng).to(self.device)
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        grad, = torch.autograd.grad(self.discriminator(mixed).sum(), mixed, create_graph=True)
+        return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+    # --- records and states -----------------------------------------------------------------------
+    def record(self, out: Path) -> dict[str, Any]:
+        c = self.config
+        lr, betas, _ = DEFAULTS[c.loss]
+        record: dict[str, Any] = {
+            "format": CHECKPOINT_FORMAT,
+            "role": c.role, "arch": self.arch.arch, "d": c.d, "loss": c.loss,
+            "lambda": c.lam if c.loss == "joint" else None,
+            "seed": c.seed,
+            "dataset": self.teacher_record["dataset"] if self.data is None else self.data.name,
+            "data": self.teacher_record["data"] if self.data is None else self.data.spec,
+            "steps": self.step, "steps_planned": c.steps, "batch_size": c.batch_size,
+            "optimizer": {"name": "rmsprop" if betas is None else "adam", "lr": c.learning_rate(), "betas": list(betas) if betas else None,
+                          "critic_steps": c.critic_steps() if self.discriminator is not None else 0,
+                          "clip": c.clip if c.loss == "wgan-clip" else None, "gp_weight": c.gp_weight if c.loss == "wgan-gp" else None},
+            "architecture": self.arch.as_dict(),
+            "parameters": count_parameters(self.generator),
+            "discriminator_parameters": count_parameters(self.discriminator) if self.discriminator is not None else None,
+            "last_losses": self.last_losses,
+            "config": dataclasses.asdict(c),
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "versions": {"gan-eval": __version__, "torch": str(torch.__version__)},
+        }
+        if self.teacher_record is not None:
+            teacher_params = self.teacher_record["parameters"]
+            record.update({
+                "teacher": {"path": os.path.relpath(Path(c.teacher).resolve(), out.resolve().parent), "sha256": file_sha256(c.teacher),
+                            "d": self.teacher_record["d"], "arch": self.teacher_record["arch"], "loss": self.teacher_record["loss"],
+                            "parameters": teacher_params},
+                "teacher_parameters": teacher_params,
+                "compression_ratio": teacher_params / record["parameters"],
+            })
+        return record
+
+    def save(self, out: Path) -> None:
+        """Training state first, then the generator checkpoint: both always describe a finished step."""
+        state = {
+            "format": TRAIN_STATE_FORMAT, "step": self.step, "identity": self.config.identity(),
+            "generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict(),
+            "discriminator": self.discriminator.state_dict() if self.discriminator is not None else None,
+            "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None,
+        }
+        save_torch(train_state_path(out), state)
+        save_generator(out, self.generator, self.record(out))
+
+    def restore(self, out: Path) -> None:
+        path = train_state_path(out)
+        state = load_torch(path)
+        if state.get("format") != TRAIN_STATE_FORMAT:
+            raise InputError(path, f"not a gan-eval training state (expected format {TRAIN_STATE_FORMAT!r})")
+        saved, current = state["identity"], self.config.identity()
+        different = sorted(k for k in current if saved.get(k) != current[k])
+        if different:
+            raise UsageError(f"{path}: cannot resume, the run was started with different settings: "
+                             + ", ".join(f"{k}={saved.get(k)!r} (now {current[k]!r})" for k in different))
+        self.generator.load_state_dict(state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        if self.discriminator is not None:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state["step"])
+
+
+def train(
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """Train to ``config.steps`` steps, checkpointing to ``out`` every ``checkpoint_every`` steps and
+    at the end; with ``resume``, continue from ``out``'s training state. Returns the final record."""
+    out = Path(out)
+    trainer = Trainer(config)
+    state_file = train_state_path(out)
+    if resume and state_file.is_file():
+        trainer.restore(out)
+    elif state_file.is_file() and not overwrite:
+        raise UsageError(f"{state_file} exists: pass --resume to continue that run or --overwrite to start again")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        label = f"{config.role} d={config.d} {config.loss}"
+        bar = tqdm(total=config.steps, initial=trainer.step, desc=label, unit="step", dynamic_ncols=True, leave=False)
+    try:
+        while trainer.step < config.steps:
+            losses = trainer.train_step()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+            if trainer.step % config.checkpoint_every == 0 or trainer.step == config.steps:
+                trainer.save(out)
+            if on_step is not None:
+                on_step(trainer.step, losses)
+    finally:
+        if bar is not None:
+            bar.close()
+    if trainer.step > config.steps:
+        raise UsageError(f"{state_file} is already at step {trainer.step}, beyond --steps {config.steps}")
+    if not out.is_file():  # resumed a run that had already finished
+        trainer.save(out)
+    return trainer.record(out)
