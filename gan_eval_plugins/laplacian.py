@@ -9,16 +9,21 @@ Per image, exactly OpenCV's recipe, computed as one batched tensor operation:
    default ``installed`` follows the installed OpenCV (probed, not guessed from its version);
 2. ``cv2.Laplacian(gray, cv2.CV_64F)`` with the default ``ksize=1``: the 3×3 kernel
    [[0, 1, 0], [1, -4, 1], [0, 1, 0]] with ``BORDER_REFLECT_101`` borders;
-3. the population variance (ddof = 0) of that float64 image.
+3. the population variance (ddof = 0) of that float64 image, computed exactly from integer sums and
+   rounded once (so it does not depend on batch size, order or device).
 
 Reported over images: mean, std (ddof = 0) and median; with a reference, the same for it and
 ``ratio`` = mean / reference mean (1 means as sharp as the reference).
+
+For the HTML report the record also keeps a histogram of log10(VoL) on fixed bins (``details``), and
+the plugin contributes a "Sharpness" section that overlays the runs' distributions.
 """
 
 from __future__ import annotations
 
 import functools
 
+import numpy as np
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -62,8 +67,15 @@ def variance_of_laplacian(images: torch.Tensor, recipe: str | None = None) -> to
     if min(gray.shape[-2:]) < 2:
         raise ValueError(f"images of size {tuple(gray.shape[-2:])} are too small for a 3×3 Laplacian")
     padded = F.pad(gray, (1, 1, 1, 1), mode="reflect")  # torch's reflect is OpenCV's REFLECT_101
-    laplacian = F.conv2d(padded, _KERNEL.to(gray.device)[None, None])
-    return laplacian.flatten(1).var(dim=1, unbiased=False)
+    laplacian = F.conv2d(padded, _KERNEL.to(gray.device)[None, None]).flatten(1)  # integers: exact
+    # Every partial sum is an integer below 2**53, so these sums are exact in any order; the variance
+    # (n·Σx² − (Σx)²) / n² is then divided once, in Python integers (correctly rounded). Hence the
+    # values are bit-identical whatever the batch size, order or device.
+    sums = laplacian.sum(dim=1).to(torch.int64).tolist()
+    squares = (laplacian * laplacian).sum(dim=1).to(torch.int64).tolist()
+    n = laplacian.shape[1]
+    variances = [(n * s2 - s1 * s1) / (n * n) for s1, s2 in zip(sums, squares)]
+    return torch.tensor(variances, dtype=torch.float64, device=images.device)
 
 
 class VarianceOfLaplacian(Metric):
@@ -96,6 +108,24 @@ class VarianceOfLaplacian(Metric):
             values["ratio"] = values["mean"] / ref["mean"] if ref["mean"] > 0 else float("nan")
         return values
 
+    def details(self, generated, reference):
+        details = {"log10_edges": list(HISTOGRAM_EDGES), "generated": log_histogram(generated.get("values"))}
+        if reference is not None and reference.get("values") is not None:
+            details["reference"] = log_histogram(reference.get("values"))
+        return details
+
+
+#: log10(VoL) bins (1/40 decade) shared by every run, so that histograms from different records
+#: overlay exactly. uint8 images have VoL in [0, ~1.7e6]; values below 10^-1 (flat) go into the first bin.
+HISTOGRAM_EDGES = tuple(round(-1.0 + 0.025 * i, 3) for i in range(301))  # -1 … 6.5
+
+
+def log_histogram(values: torch.Tensor) -> list[int]:
+    """Counts of log10(VoL) per :data:`HISTOGRAM_EDGES` bin, the ends clamped into the outer bins."""
+    lo, hi = HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]
+    logs = np.clip(np.log10(np.maximum(values.cpu().numpy().astype(np.float64), 10.0 ** lo)), lo, hi)
+    return [int(c) for c in np.histogram(logs, bins=np.array(HISTOGRAM_EDGES))[0]]
+
 
 def summarise(values: torch.Tensor) -> dict[str, float]:
     values = values.to(torch.float64)
@@ -109,3 +139,10 @@ def summarise(values: torch.Tensor) -> dict[str, float]:
 @gan_eval.hookimpl
 def register_metrics():
     return [VarianceOfLaplacian]
+
+
+@gan_eval.hookimpl
+def register_report_sections():
+    from .laplacian_report import SharpnessSection
+
+    return [SharpnessSection]
