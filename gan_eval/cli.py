@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, distributed
 from .errors import GanEvalError
 from .params import parse_assignments
 from .plugins import Registry, load_registry
@@ -176,7 +176,11 @@ def score_command(generated: str, reference: str | None, metrics: tuple[str, ...
     """
     registry = load_registry(kw["plugin_files"])
     config = make_config(generated, reference, metrics, registry, kw)
-    record = run_score(registry, config, quiet=quiet, resume_dir=kw["resume_dir"], resume_every=kw["resume_every"])
+    with distributed.session_if_requested(config.device) as session:  # under torchrun: this rank's share
+        primary = session is None or session.world.primary
+        record = run_score(registry, config, quiet=quiet or not primary, session=session, resume_dir=kw["resume_dir"], resume_every=kw["resume_every"])
+    if not primary:  # every rank holds the same results; rank 0 alone prints and writes
+        return
     if out:
         write_record(out, record)
     click.echo(json.dumps(record["results"], indent=2) if as_json else format_results(record))
@@ -184,13 +188,18 @@ def score_command(generated: str, reference: str | None, metrics: tuple[str, ...
         click.echo(f"record written to {out}")
 
 
-def run_score(registry: Registry, config: ScoreConfig, *, quiet: bool = True, **score_options: Any) -> dict[str, Any]:
-    """Score and build the record (shared by ``score`` and ``verify``)."""
+def run_score(
+    registry: Registry, config: ScoreConfig, *, quiet: bool = True, session: "distributed.Session | None" = None, **score_options: Any
+) -> dict[str, Any]:
+    """Score and build the record (shared by ``score`` and ``verify``); ``session``: a torchrun job."""
     started = now()
+    if session is not None:
+        score_options = session.score_options(score_options)
     outcome = score(registry, config, progress_factory=progress_bars(quiet), **score_options)
     return build_record(
         config=config.as_dict(), outcome=outcome, started=started,
         plugins=[p.as_dict() for p in registry.plugins.values()],
+        extra=session.record_extra() if session is not None else None,
     )
 
 

@@ -184,7 +184,8 @@ def score(
     snapshots: list[PassCheckpoint] = []
 
     def run(source: Source, subset: list[Metric]) -> PassResult:
-        tick = progress_factory(source.spec, len(source)) if progress_factory else None
+        start, stop = shard.bounds(len(source))
+        tick = progress_factory(source.spec, stop - start) if progress_factory else None
         checkpoint = _pass_checkpoint(resume_dir, resume_every, source, subset, extractor, config, shard)
         if checkpoint is not None:
             snapshots.append(checkpoint)
