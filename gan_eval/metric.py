@@ -57,6 +57,11 @@ class Metric:
         """Final values from the accumulated states (``reference`` is None without a reference)."""
         raise NotImplementedError
 
+    def details(self, generated: State, reference: State | None) -> dict[str, Any] | None:
+        """Optional: small JSON data for report sections (e.g. a histogram), stored as the result's
+        ``"details"`` in the record (at most 64 kB of JSON). None (the default) stores nothing."""
+        return None
+
     # --- provided ---------------------------------------------------------------------------------
     def new_state(self) -> State:
         return State(self.state_spec())

@@ -56,6 +56,7 @@ def build_record(
         "results": outcome.results,
         "warnings": outcome.warnings,
         "device": outcome.device,
+        "previews": preview_entries(getattr(outcome, "previews", None) or {}),
         "environment": environment(),
         "plugins": plugins,
         "started": started,
@@ -64,6 +65,14 @@ def build_record(
     if extra:
         record.update(extra)
     return record
+
+
+def preview_entries(previews: dict[str, Any]) -> dict[str, Any]:
+    """Each input's first images as a small base64 PNG grid (the report's sample grids)."""
+    from .report.grid import preview_entry
+
+    entries = {name: preview_entry(images) for name, images in previews.items()}
+    return {name: entry for name, entry in entries.items() if entry is not None}
 
 
 def write_record(path: str | Path, record: dict[str, Any]) -> None:

@@ -1,0 +1,91 @@
+"""The summary table: every run × every metric's primary value, with the best value per metric marked."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .runs import TRAINER_FACTS, ReportRun, summary_metric_names
+
+FACT_TITLES = {
+    "role": "role", "arch": "arch", "d": "d", "parameters": "parameters",
+    "teacher_parameters": "teacher params", "compression_ratio": "compression", "dataset": "data",
+}
+
+
+@dataclass
+class MetricColumn:
+    name: str
+    primary: str | None
+    higher_is_better: bool | None
+
+    @property
+    def direction(self) -> str:
+        return {True: "higher is better", False: "lower is better"}.get(self.higher_is_better, "no better direction")
+
+    @property
+    def arrow(self) -> str:
+        return {True: "↑", False: "↓"}.get(self.higher_is_better, "")
+
+
+@dataclass
+class Cell:
+    value: float | None
+    best: bool = False
+    other: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SummaryRow:
+    label: str
+    spec: str
+    count: Any
+    facts: dict[str, Any]
+    cells: list[Cell]
+
+
+@dataclass
+class Summary:
+    facts: list[str]
+    columns: list[MetricColumn]
+    rows: list[SummaryRow]
+
+
+def best_indices(values: Sequence[float | None], higher_is_better: bool | None) -> set[int]:
+    """Indices of the best finite values (all of them on a tie); none without a direction or a contest."""
+    finite = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    if higher_is_better is None or len(finite) < 2:
+        return set()
+    best = (max if higher_is_better else min)(v for _, v in finite)
+    return {i for i, v in finite if v == best}
+
+
+def build_summary(runs: Sequence[ReportRun]) -> Summary:
+    names = summary_metric_names(list(runs))
+    columns = [_column(runs, name) for name in names]
+    facts = [key for key in TRAINER_FACTS if any(run.fact(key) is not None for run in runs)]
+    rows = []
+    for run in runs:
+        cells = []
+        for column in columns:
+            result = run.result(column.name)
+            values = dict(result.get("values", {})) if result else {}
+            primary = values.pop(column.primary, None) if column.primary else None
+            cells.append(Cell(float(primary) if isinstance(primary, (int, float)) else None, other=values))
+        rows.append(SummaryRow(run.label, str(run.generated.get("spec", "")), run.generated.get("count"),
+                               {key: run.fact(key) for key in facts}, cells))
+    for j, column in enumerate(columns):
+        for i in best_indices([row.cells[j].value for row in rows], column.higher_is_better):
+            rows[i].cells[j].best = True
+    return Summary(facts, columns, rows)
+
+
+def _column(runs: Sequence[ReportRun], name: str) -> MetricColumn:
+    """A metric's column; if runs disagree on its primary key or direction, no best is marked."""
+    declared = {(r.result(name).get("primary"), r.result(name).get("higher_is_better")) for r in runs if r.result(name)}
+    if len(declared) == 1:
+        primary, higher = declared.pop()
+        return MetricColumn(name, primary, higher)
+    primaries = {p for p, _ in declared}
+    return MetricColumn(name, primaries.pop() if len(primaries) == 1 else None, None)
