@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from . import __version__, distributed
+from .cli_report import report_command, write_html_for_record
 from .errors import GanEvalError
 from .params import parse_assignments
 from .plugins import Registry, load_registry
@@ -159,6 +160,7 @@ def progress_bars(quiet: bool):
 @run_options
 @source_options
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the JSON run record here (atomically).")
+@click.option("--html", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report of this run (see 'gan-eval report').")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of a table.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @plugin_option
@@ -183,9 +185,13 @@ def score_command(generated: str, reference: str | None, metrics: tuple[str, ...
         return
     if out:
         write_record(out, record)
+    if kw["html"]:
+        write_html_for_record(kw["html"], record, registry, out)
     click.echo(json.dumps(record["results"], indent=2) if as_json else format_results(record))
     if out and not as_json:
         click.echo(f"record written to {out}")
+    if kw["html"] and not as_json:
+        click.echo(f"report written to {kw['html']}")
 
 
 def run_score(
@@ -253,6 +259,8 @@ def format_results(record: dict[str, Any]) -> str:
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
+
+main.add_command(report_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

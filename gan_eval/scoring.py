@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -143,6 +144,8 @@ class ScoreOutcome:
     extractor: dict[str, Any] | None
     warnings: list[str]
     device: str
+    #: The first images of each input's pass (uint8 N×3×H×W), for the record's sample grids.
+    previews: dict[str, Any] = field(default_factory=dict)
 
 
 def score(
@@ -228,6 +231,7 @@ def score(
             "extractor": extractor.name if extractor is not None and metric.requires & {"features", "logits"} else None,
             "values": {k: float(v) for k, v in values.items()},
             "warnings": metric_notes,
+            **metric_details(metric, gen_pass.states[metric.name], ref_state, plugin_of[metric.name]),
         })
 
     for checkpoint in snapshots:  # the job is complete: its snapshots are no longer needed
@@ -235,7 +239,31 @@ def score(
     inputs = {"generated": _input_record(generated, gen_pass)}
     if reference is not None:
         inputs["reference"] = _input_record(reference, ref_pass) if ref_pass else {**reference.info(), "spec": reference.spec, "used": False}
-    return ScoreOutcome(results, inputs, extractor.identity() if extractor else None, notes, str(device))
+    previews = {"generated": gen_pass.preview, "reference": ref_pass.preview if ref_pass else None}
+    return ScoreOutcome(results, inputs, extractor.identity() if extractor else None, notes, str(device), previews)
+
+
+#: Largest ``details`` a metric may store in the record (JSON characters); larger ones are an error.
+MAX_DETAILS_CHARS = 64_000
+
+
+def metric_details(metric: Metric, generated: Any, reference: Any, plugin: str) -> dict[str, Any]:
+    """``{"details": ...}`` when the metric returns small JSON data for report sections, else ``{}``."""
+    try:
+        details = metric.details(generated, reference)
+    except GanEvalError:
+        raise
+    except Exception as exc:
+        raise PluginError(plugin, f"metric {metric.name!r} failed in details(): {type(exc).__name__}: {exc}") from exc
+    if details is None:
+        return {}
+    try:
+        text = json.dumps(details, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PluginError(plugin, f"metric {metric.name!r}: details() must return JSON data without NaN/Inf ({exc})") from exc
+    if len(text) > MAX_DETAILS_CHARS:
+        raise PluginError(plugin, f"metric {metric.name!r}: details() returned {len(text):,} characters of JSON (limit {MAX_DETAILS_CHARS:,}): store a summary such as a histogram")
+    return {"details": json.loads(text)}
 
 
 def _pass_checkpoint(
