@@ -7,7 +7,12 @@ import importlib
 import click
 
 #: subcommand name -> "module:attribute" of its click command
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "classifier": "trainers.classifier:classifier_command",
+    "teacher": "trainers.commands:teacher_command",
+    "student": "trainers.commands:student_command",
+    "sweep": "trainers.sweep:sweep_command",
+}
 
 
 class LazyGroup(click.Group):

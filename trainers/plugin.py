@@ -1,4 +1,4 @@
-"""The trainers' gan-eval plugin: adds the ``gan-eval train`` command group."""
+"""The trainers' gan-eval plugin: adds ``gan-eval train``, ``gan-eval sweep-score`` and ``gan-eval demo``."""
 
 from __future__ import annotations
 
@@ -8,5 +8,7 @@ import gan_eval
 @gan_eval.hookimpl
 def register_commands():
     from .cli import train
+    from .demo import demo_command
+    from .sweep_score import sweep_score_command
 
-    return [train]
+    return [train, sweep_score_command, demo_command]
