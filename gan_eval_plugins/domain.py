@@ -1,1 +1,0 @@
-"""Placeholder: this plugin module is being written (it registers nothing yet)."""
