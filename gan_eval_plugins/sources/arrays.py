@@ -117,7 +117,7 @@ class NpySource(_ArraySource):
         try:
             return np.load(self.path, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
-            raise InputError(self.path, f"not a plain .npy array (pickled objects are refused): {exc}") from None
+            raise InputError(self.path, f"not a plain .npy array (corrupt, or holding pickled objects, which are refused): {exc}") from None
         except (OSError, EOFError) as exc:
             raise InputError(self.path, f"cannot read as .npy: {exc}") from None
 

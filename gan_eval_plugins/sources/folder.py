@@ -84,7 +84,7 @@ def _decode_npy(path: Path) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as exc:
-        raise InputError(path, f"not a plain .npy array (pickled objects are refused): {exc}") from None
+        raise InputError(path, f"not a plain .npy array (corrupt, or holding pickled objects, which are refused): {exc}") from None
     except (OSError, EOFError) as exc:
         raise InputError(path, f"cannot read .npy: {exc}") from None
     if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[2] not in (1, 3, 4):
