@@ -9,10 +9,10 @@ from __future__ import annotations
 import gan_eval
 
 from .extractor import InceptionExtractor
-from .standin import write_standin_weights
+from .standin import standin_weights_file, write_standin_weights
 from .weights import STANDARD_SHA256
 
-__all__ = ["InceptionExtractor", "STANDARD_SHA256", "write_standin_weights"]
+__all__ = ["InceptionExtractor", "STANDARD_SHA256", "standin_weights_file", "write_standin_weights"]
 
 
 @gan_eval.hookimpl

@@ -73,3 +73,11 @@ def write_standin_weights(path: str | Path, seed: int = 0) -> Path:
     with atomic_open(path, "wb", encoding=None) as handle:
         torch.save(state, handle)
     return path
+
+
+def standin_weights_file(directory: str | Path, seed: int = 0) -> Path:
+    """``directory``/standin-inception-seed{seed}.pth, written on first use (shared by tests and benchmarks)."""
+    path = Path(directory) / f"standin-inception-seed{seed}.pth"
+    if not path.is_file():
+        write_standin_weights(path, seed)
+    return path

@@ -1,0 +1,94 @@
+"""The inception extractor gives the peers' numbers: torch-fidelity (tf1 profile) and pytorch-fid
+(pytorch-fid profile), loaded with the same stand-in weights file, at 28×28 gray, 32, 64 and 299."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gan_eval_plugins.inception import InceptionExtractor, standin_weights_file
+
+SIZES = [(28, True), (32, False), (64, False), (299, False)]
+ATOL = 1e-5
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_EVAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("GAN_EVAL_INCEPTION_WEIGHTS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return standin_weights_file(tmp_path_factory.getbasetemp() / "inception-standin")
+
+
+def images(size: int, gray: bool, n: int = 2, seed: int = 0) -> torch.Tensor:
+    """Structured images (gradients plus noise), not only noise: uint8 N×3×size×size."""
+    generator = torch.Generator().manual_seed(seed + size)
+    ramp = torch.linspace(0, 255, size)
+    base = (ramp.view(1, 1, size, 1) * 0.5 + ramp.view(1, 1, 1, size) * 0.5).expand(n, 3, size, size)
+    noise = torch.randint(-60, 60, (n, 3, size, size), generator=generator).float()
+    x = (base + noise).clamp(0, 255).to(torch.uint8)
+    if gray:
+        x = x[:, :1].expand(n, 3, size, size).contiguous()  # what the engine gives for gray images
+    return x
+
+
+@pytest.fixture(scope="module")
+def fidelity(weights):
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    return FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(weights))
+
+
+@pytest.fixture(scope="module")
+def pytorch_fid_model(weights):
+    import pytorch_fid.inception as pfi
+
+    original = pfi.load_state_dict_from_url
+    pfi.load_state_dict_from_url = lambda *args, **kwargs: torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        return pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+    finally:
+        pfi.load_state_dict_from_url = original
+
+
+@pytest.mark.parametrize("size,gray", SIZES, ids=[f"{s}{'gray' if g else ''}" for s, g in SIZES])
+def test_tf1_profile_equals_torch_fidelity(weights, fidelity, size, gray):
+    x = images(size, gray)
+    ours = InceptionExtractor("cpu", weights=str(weights), allow_nonstandard="true")(x)
+    with torch.no_grad():
+        pool, logits_unbiased = fidelity(x)
+    assert ours["features"].shape == (len(x), 2048) and ours["logits"].shape == (len(x), 1008)
+    assert ours["features"].std() > 0.01  # the stand-in is not degenerate: the comparison means something
+    torch.testing.assert_close(ours["features"], pool, atol=ATOL, rtol=0)
+    torch.testing.assert_close(ours["logits"], logits_unbiased, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("size,gray", SIZES, ids=[f"{s}{'gray' if g else ''}" for s, g in SIZES])
+def test_pytorch_fid_profile_equals_pytorch_fid(weights, pytorch_fid_model, size, gray):
+    x = images(size, gray, seed=1)
+    ours = InceptionExtractor("cpu", weights=str(weights), allow_nonstandard=True, profile="pytorch-fid")(x)
+    with torch.no_grad():
+        theirs = pytorch_fid_model(x.float() / 255)[0].squeeze(3).squeeze(2)  # ToTensor() then the model, as fid_score does
+    torch.testing.assert_close(ours["features"], theirs, atol=ATOL, rtol=0)
+
+
+def test_profiles_differ_where_they_should(weights):
+    """On 32×32 input the three resizes give different features (the profile is not a no-op)."""
+    small = images(32, False, n=1)
+    out = {p: InceptionExtractor("cpu", weights=str(weights), allow_nonstandard=True, profile=p) for p in ("tf1", "pytorch-fid", "clean")}
+    feats = {p: e(small)["features"] for p, e in out.items()}
+    assert (feats["tf1"] - feats["pytorch-fid"]).abs().max() > 1e-3
+    assert (feats["tf1"] - feats["clean"]).abs().max() > 1e-3
+
+
+def test_batch_composition_does_not_change_features(weights):
+    """Each image's features are its own: a batch of 3 equals the images run one by one."""
+    extractor = InceptionExtractor("cpu", weights=str(weights), allow_nonstandard=True)
+    x = images(32, False, n=3, seed=5)
+    together = extractor(x)["features"]
+    alone = torch.cat([extractor(x[i:i + 1])["features"] for i in range(3)])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
