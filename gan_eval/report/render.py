@@ -40,9 +40,9 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
-        if value.is_integer() and abs(value) >= 1e4:
-            return f"{int(value):,}"
-        return f"{value:.4g}" if 1e-3 <= abs(value) < 1e6 or value == 0 else f"{value:.3e}"
+        if 1e3 <= abs(value) < 1e9:
+            return f"{value:,.0f}"
+        return f"{value:.4g}" if 1e-3 <= abs(value) or value == 0 else f"{value:.3e}"
     return str(value)
 
 

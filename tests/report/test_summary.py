@@ -1,0 +1,59 @@
+"""The summary table: best values marked by each metric's declared direction."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gan_eval.report.runs import ReportRun
+from gan_eval.report.summary import best_indices, build_summary
+
+values_lists = st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=32)), max_size=8)
+
+
+@given(values_lists, st.booleans())
+def test_best_is_the_extreme_finite_value_and_every_tie(values, higher):
+    best = best_indices(values, higher)
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if len(finite) < 2:
+        assert best == set()
+        return
+    target = max(finite) if higher else min(finite)
+    assert best == {i for i, v in enumerate(values) if v is not None and math.isfinite(v) and v == target}
+
+
+@given(values_lists)
+def test_no_best_without_a_direction(values):
+    assert best_indices(values, None) == set()
+
+
+def _record(results, **generated):
+    return {"inputs": {"generated": {"spec": "x", "count": 10, **generated}}, "results": results}
+
+
+def _result(name, value, higher, primary="score"):
+    return {"name": name, "metric": name.split("@")[0], "primary": primary, "higher_is_better": higher, "values": {primary: value, "extra": 1.0}}
+
+
+def test_summary_marks_lowest_fid_and_highest_is_and_shows_trainer_facts():
+    runs = [
+        ReportRun("a", _record([_result("fid@x", 10.0, False), _result("is@x", 2.0, True), _result("laplacian", 5.0, None, "mean")], d=8, role="student")),
+        ReportRun("b", _record([_result("fid@x", 7.0, False), _result("is@x", 3.0, True), _result("laplacian", 9.0, None, "mean")], d=16, role="teacher")),
+        ReportRun("c", _record([_result("fid@x", 7.0, False)])),
+    ]
+    summary = build_summary(runs)
+    assert [c.name for c in summary.columns] == ["fid@x", "is@x", "laplacian"]
+    assert summary.facts == ["role", "d"]
+    best = {(row.label, col.name) for row in summary.rows for col, cell in zip(summary.columns, row.cells) if cell.best}
+    assert best == {("b", "fid@x"), ("c", "fid@x"), ("b", "is@x")}  # a tie marks both; laplacian has no direction
+    assert summary.rows[2].cells[1].value is None  # run c has no IS
+    assert summary.rows[0].cells[0].other == {"extra": 1.0}
+
+
+def test_runs_that_disagree_on_direction_get_no_best_mark():
+    runs = [ReportRun("a", _record([_result("m", 1.0, True)])), ReportRun("b", _record([_result("m", 2.0, False)]))]
+    summary = build_summary(runs)
+    assert summary.columns[0].higher_is_better is None
+    assert not any(cell.best for row in summary.rows for cell in row.cells)
