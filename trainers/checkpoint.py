@@ -50,8 +50,10 @@ def load_torch(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if "Unsupported global" in line or "Unsupported operand" in line]
-        detail = lines[0].split(" was not")[0] if lines else "not plain tensors and containers"
+        lines = [line.strip() for line in str(exc).splitlines() if "Unsupported global" in line]
+        if not lines:
+            raise InputError(path, "cannot read as a torch checkpoint (not a file written by torch.save, or damaged)") from None
+        detail = lines[0].split(" was not")[0]
         raise InputError(path, f"refused: loading it would need pickled code, which gan-eval never runs ({detail})") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise InputError(path, f"cannot read as a torch checkpoint: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
