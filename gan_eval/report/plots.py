@@ -10,7 +10,7 @@ import contextlib
 from typing import Iterator, Sequence
 
 from .runs import ReportRun, summary_metric_names
-from .section import Block, Figure, ReportSection, Text
+from .section import Block, Figure, ReportSection
 
 #: A quiet palette that survives grayscale printing reasonably (Tableau 10, reordered).
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
@@ -87,11 +87,14 @@ class MetricTrendsSection(ReportSection):
                 if points:
                     xs, ys = zip(*points)
                     ax.plot(xs, ys, marker=ROLE_MARKERS.get(role, "o"), color=PALETTE[index % len(PALETTE)], label=role, linewidth=1.4, markersize=5)
+            if key == "compression_ratio":  # teachers have no ratio: draw them as horizontal lines
+                for run in runs:
+                    if run.fact("role") == "teacher" and run.primary(metric) is not None and _numeric(run.fact(key)) is None:
+                        ax.axhline(run.primary(metric), color="#888888", linestyle="--", linewidth=1, label=f"teacher {_short(run.label, 20)}")
+                _plain_log_axis(ax)
             ax.set_title(_metric_title(runs, metric))
             ax.set_xlabel(label)
-            if key == "compression_ratio":
-                ax.set_xscale("log")
-            if len(roles) > 1:
+            if len(ax.get_legend_handles_labels()[1]) > 1:
                 ax.legend()
         return Figure.from_matplotlib(figure, f"Primary value of each metric against {label}.")
 
@@ -106,6 +109,16 @@ class MetricTrendsSection(ReportSection):
             ax.set_ylim(len(labels) - 0.5, -0.5)
             ax.set_title(_metric_title(runs, metric))
         return Figure.from_matplotlib(figure, "Primary value of each metric, one row per run.")
+
+
+def _plain_log_axis(ax) -> None:
+    """A log x axis labelled 2, 4, 8 ... rather than 4×10⁰ (compression ratios are small numbers)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(LogLocator(base=2))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _metric_title(runs: Sequence[ReportRun], metric: str) -> str:

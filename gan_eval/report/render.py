@@ -95,6 +95,7 @@ def render_report(runs: Sequence[ReportRun], registry: Any = None, title: str | 
         "summary": build_summary(runs),
         "fact_titles": FACT_TITLES,
         "trainer_facts": TRAINER_FACTS,
+        "text_facts": ("role", "arch", "dataset"),
         "warnings": report_warnings(runs),
         "sections": render_sections(runs, sections, providers),
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
