@@ -3,4 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh
+# Headless Chromium for the HTML report's browser test (tests/report/test_browser.py); installed as root only.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+    || echo "test.sh: could not install chromium; the browser test will be skipped" >&2
+fi
 exec .venv/bin/python -m pytest -q "$@"
