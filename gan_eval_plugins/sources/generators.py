@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
@@ -209,7 +210,9 @@ class TorchScriptSource(_SampledSource):
         self.latent_shape = parse_latent_shape(options.extra["latent"], self.spec)
         self.value_range = options.value_range or "-1,1"
         try:
-            self.module = torch.jit.load(str(self.path), map_location=self.device).eval()
+            with warnings.catch_warnings():  # torch ≥ 2.9 marks TorchScript deprecated; it still loads
+                warnings.simplefilter("ignore", FutureWarning)
+                self.module = torch.jit.load(str(self.path), map_location=self.device).eval()
         except Exception as exc:
             raise InputError(self.path, f"cannot load as TorchScript: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         self._sha256 = sha256_file(self.path)
