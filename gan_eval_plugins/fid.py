@@ -1,1 +1,156 @@
-"""Placeholder: this plugin module is being written (it registers nothing yet)."""
+"""Fréchet Inception Distance (Heusel et al., 2017) from streaming float64 statistics.
+
+State: three ``sum`` accumulators — ``count``, ``sum`` (Σx) and ``outer`` (Σxxᵀ), all float64 — so
+memory does not depend on the number of images and shards merge exactly. From them, the mean and
+the unbiased covariance (ddof = 1, as numpy's ``np.cov`` in pytorch-fid and torch-fidelity).
+
+    FID = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr √(Σ₁Σ₂)
+
+The trace term is computed in float64 without a general matrix square root: for any factor F with
+F Fᵀ = Σ₁ (Cholesky, or V·√Λ from ``eigh`` when Σ₁ is singular), Fᵀ Σ₂ F is symmetric positive
+semi-definite and has the eigenvalues of Σ₁Σ₂, so tr √(Σ₁Σ₂) = Σᵢ √λᵢ(Fᵀ Σ₂ F) (``eigvalsh``; round-off
+negatives clamped to 0). That is several times faster than scipy's ``sqrtm`` and has no complex parts.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import torch
+
+import gan_eval
+from gan_eval.errors import GanEvalError
+from gan_eval.metric import Metric
+
+
+#: n, Σx, Σxxᵀ: float64 sums, so shards and batches merge exactly.
+STATE_SPEC = {"count": "sum", "sum": "sum", "outer": "sum"}
+
+
+@dataclass(frozen=True)
+class CovarianceFactor:
+    """F with F Fᵀ = Σ, reusable across many FID computations against the same statistics."""
+
+    factor: np.ndarray
+    triangular: bool  # lower-triangular Cholesky factor (cheaper products) or a dense V·√Λ
+
+
+def covariance_factor(sigma: np.ndarray) -> CovarianceFactor:
+    """Cholesky factor of ``sigma`` when it is positive definite, else V·√max(Λ, 0) from ``eigh``."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    try:
+        return CovarianceFactor(np.linalg.cholesky(sigma), True)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(sigma)
+        return CovarianceFactor(vectors * np.sqrt(np.clip(values, 0.0, None)), False)
+
+
+def trace_sqrt_product(sigma1: np.ndarray | CovarianceFactor, sigma2: np.ndarray) -> float:
+    """tr √(Σ₁Σ₂) for symmetric positive semi-definite Σ₁, Σ₂ (Σ₁ may be given as its factor)."""
+    factor = sigma1 if isinstance(sigma1, CovarianceFactor) else covariance_factor(sigma1)
+    f = factor.factor
+    sigma2 = np.asarray(sigma2, dtype=np.float64)
+    if factor.triangular:  # Lᵀ Σ₂ L with two triangular products (half a matmul each)
+        right = scipy.linalg.blas.dtrmm(1.0, f, sigma2, side=1, lower=1)  # Σ₂ L
+        inner = scipy.linalg.blas.dtrmm(1.0, f, right, side=0, lower=1, trans_a=1)  # Lᵀ (Σ₂ L)
+    else:
+        inner = f.T @ sigma2 @ f
+    inner = (inner + inner.T) / 2
+    eigenvalues = scipy.linalg.eigh(inner, eigvals_only=True, driver="evr", overwrite_a=True, check_finite=False)
+    return float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """FID between two Gaussians given as means and covariances (float64; symmetric in its arguments).
+
+    ``sigma1`` may be a :class:`CovarianceFactor` (cache the reference's: one reference, many models).
+    """
+    mu1, mu2 = np.asarray(mu1, dtype=np.float64), np.asarray(mu2, dtype=np.float64)
+    sigma2 = np.asarray(sigma2, dtype=np.float64)
+    trace1 = float(np.sum(np.square(sigma1.factor))) if isinstance(sigma1, CovarianceFactor) else float(np.trace(sigma1))
+    if mu1.ndim != 1 or mu1.shape != mu2.shape or sigma2.shape != (mu1.size, mu1.size):
+        raise ValueError(f"FID needs means of equal length d and d×d covariances, got {mu1.shape}, {mu2.shape}, {sigma2.shape}")
+    for name, value in (("mu1", mu1), ("mu2", mu2), ("sigma2", sigma2)):
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"FID input {name} contains NaN or Inf")
+    if not isinstance(sigma1, CovarianceFactor):
+        sigma1 = np.asarray(sigma1, dtype=np.float64)
+        if sigma1.shape != sigma2.shape or not np.all(np.isfinite(sigma1)):
+            raise ValueError(f"FID input sigma1 must be a finite {sigma2.shape} matrix")
+    diff = mu1 - mu2
+    return float(diff @ diff + trace1 + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2))
+
+
+def moments_from_sums(count: float, total: np.ndarray, outer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and unbiased covariance (ddof = 1) from n, Σx and Σxxᵀ."""
+    mu = total / count
+    sigma = (outer - np.outer(total, total) / count) / (count - 1)
+    return mu, (sigma + sigma.T) / 2
+
+
+def moments(state: gan_eval.State, where: str) -> tuple[int | None, np.ndarray, np.ndarray]:
+    """(image count, mean, covariance) of a FID state.
+
+    A state whose count is 0 holds externally given moments (a pytorch-fid ``mu``/``sigma`` file:
+    ``sum`` is μ, ``outer`` is Σ, the image count is unknown and returned as None); such a state is
+    only ever used as a reference, never merged.
+    """
+    count = state.numpy("count")
+    if count is None:
+        raise GanEvalError(f"fid: the {where} set has no images")
+    n = float(count)
+    if n == 0:
+        return None, state.numpy("sum"), state.numpy("outer")
+    if n < 2:
+        raise GanEvalError(f"fid: the {where} set has {int(n)} image; the covariance needs at least 2")
+    return int(round(n)), *moments_from_sums(n, state.numpy("sum"), state.numpy("outer"))
+
+
+def state_from_moments(mu: np.ndarray, sigma: np.ndarray) -> gan_eval.State:
+    """A reference state holding given moments (image count unknown; see :func:`moments`)."""
+    state = gan_eval.State(STATE_SPEC)
+    state.add("count", 0.0)
+    state.add("sum", torch.from_numpy(np.asarray(mu, dtype=np.float64)))
+    state.add("outer", torch.from_numpy(np.asarray(sigma, dtype=np.float64)))
+    return state
+
+
+class FrechetDistance(Metric):
+    name = "fid"
+    summary = "Fréchet distance between feature Gaussians (FID); float64 streaming statistics, eigh-based trace"
+    requires = frozenset({"features"})
+    reference = "required"
+    primary = "fid"
+    higher_is_better = False
+
+    def state_spec(self):
+        return STATE_SPEC
+
+    def update(self, state, inputs):
+        x = inputs["features"].to(torch.float64)
+        state.add("count", float(x.shape[0]))
+        state.add("sum", x.sum(dim=0))
+        state.add("outer", x.T @ x)
+
+    def compute(self, generated, reference):
+        n_gen, mu1, sigma1 = moments(generated, "generated")
+        n_ref, mu2, sigma2 = moments(reference, "reference")
+        dim = mu1.shape[0]
+        if mu2.shape[0] != dim:
+            raise GanEvalError(f"fid: generated features are {dim}-d but the reference's are {mu2.shape[0]}-d (different extractors?)")
+        for label, n in (("generated", n_gen), ("reference", n_ref)):
+            if n is not None and n <= dim:
+                warnings.warn(
+                    f"the {label} set has {n} images for {dim}-d features (N ≤ d): its covariance is singular, "
+                    f"so FID is biased upwards and not comparable with FID from more images; use more than {dim}",
+                    stacklevel=2,
+                )
+        return {"fid": frechet_distance(mu1, sigma1, mu2, sigma2)}
+
+
+@gan_eval.hookimpl
+def register_metrics():
+    return [FrechetDistance]

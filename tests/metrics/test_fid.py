@@ -1,0 +1,154 @@
+"""FID: exact against the peers and scipy's sqrtm, streaming statistics, warnings and errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gan_eval.errors import GanEvalError
+from gan_eval_plugins.fid import (
+    FrechetDistance, covariance_factor, frechet_distance, moments, state_from_moments, trace_sqrt_product,
+)
+
+
+def gaussian_features(n, d, seed, scale=1.0, shift=0.0):
+    rng = np.random.default_rng(seed)
+    mixing = rng.standard_normal((d, d)) / np.sqrt(d)
+    return (rng.standard_normal((n, d)) @ mixing) * scale + shift + np.abs(rng.standard_normal(d))
+
+
+def stats(features):
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def state_of(features, batch=None):
+    metric = FrechetDistance()
+    state = metric.new_state()
+    tensor = torch.from_numpy(features)
+    for chunk in tensor.split(batch or len(tensor)):
+        metric.update(state, {"features": chunk})
+    return state
+
+
+def random_covariance(d, seed, scale=1.0):
+    """A full-rank d×d covariance built cheaply (one matrix product) with a spread spectrum."""
+    rng = np.random.default_rng(seed)
+    factor = rng.standard_normal((d, d)) * np.linspace(0.2, 1.5, d) / np.sqrt(d)
+    return scale * (factor @ factor.T + 1e-3 * np.eye(d)), rng.standard_normal(d)
+
+
+@pytest.mark.slow
+def test_fid_at_2048_equals_scipy_sqrtm_via_pytorch_fid():
+    """pytorch-fid's calculate_frechet_distance is FID through scipy.linalg.sqrtm (the slow part of this test)."""
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    (s1, m1), (s2, m2) = random_covariance(2048, 1), random_covariance(2048, 2, scale=1.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = calculate_frechet_distance(m1, s1, m2, s2)
+    assert frechet_distance(m1, s1, m2, s2) == pytest.approx(reference, rel=1e-6)
+
+
+def test_fid_equals_torch_fidelity_and_trace_equals_sqrtm():
+    from torch_fidelity.metric_fid import fid_statistics_to_metric
+
+    (s1, m1), (s2, m2) = random_covariance(256, 3), random_covariance(256, 4, scale=0.7)
+    theirs = fid_statistics_to_metric({"mu": m1, "sigma": s1}, {"mu": m2, "sigma": s2}, False)["frechet_inception_distance"]
+    assert frechet_distance(m1, s1, m2, s2) == pytest.approx(theirs, rel=1e-4)
+    assert trace_sqrt_product(s1, s2) == pytest.approx(np.trace(scipy.linalg.sqrtm(s1 @ s2)).real, rel=1e-9)
+
+
+def test_metric_from_features_equals_peer_on_same_matrix():
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+    x, y = gaussian_features(400, 32, 3), gaussian_features(300, 32, 4, scale=0.8)
+    ours = FrechetDistance().compute(state_of(x, 64), state_of(y, 100))["fid"]
+    theirs = fid_statistics_to_metric(
+        fid_features_to_statistics(torch.from_numpy(x)), fid_features_to_statistics(torch.from_numpy(y)), False
+    )["frechet_inception_distance"]
+    assert ours == pytest.approx(theirs, rel=1e-9)
+
+
+def test_cached_factor_gives_the_same_value():
+    (s1, m1), (s2, m2) = random_covariance(128, 5), random_covariance(128, 6)
+    assert frechet_distance(m1, covariance_factor(s1), m2, s2) == pytest.approx(frechet_distance(m1, s1, m2, s2), rel=1e-12)
+
+
+def test_singular_covariance_uses_eigh_factor_and_stays_exact():
+    x = gaussian_features(20, 40, 5)  # N < d: singular, Cholesky fails
+    y = gaussian_features(500, 40, 6)
+    (m1, s1), (m2, s2) = stats(x), stats(y)
+    assert not covariance_factor(s1).triangular
+    reference = np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(scipy.linalg.sqrtm(s2 @ s1)).real
+    assert frechet_distance(m1, s1, m2, s2) == pytest.approx(reference, rel=1e-6)
+
+
+def test_identical_sets_give_zero():
+    x = gaussian_features(300, 16, 7)
+    assert FrechetDistance().compute(state_of(x), state_of(x))["fid"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fewer_than_two_images_is_a_clear_error():
+    with pytest.raises(GanEvalError, match="at least 2"):
+        FrechetDistance().compute(state_of(gaussian_features(1, 8, 0)), state_of(gaussian_features(50, 8, 1)))
+
+
+def test_n_not_above_dimension_warns():
+    with pytest.warns(UserWarning, match=r"20 images for 32-d features"):
+        FrechetDistance().compute(state_of(gaussian_features(20, 32, 0)), state_of(gaussian_features(50, 32, 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FrechetDistance().compute(state_of(gaussian_features(40, 32, 0)), state_of(gaussian_features(50, 32, 1)))
+
+
+def test_dimension_mismatch_is_a_clear_error():
+    with pytest.raises(GanEvalError, match="different extractors"):
+        FrechetDistance().compute(state_of(gaussian_features(50, 8, 0)), state_of(gaussian_features(50, 9, 1)))
+
+
+def test_non_finite_statistics_are_refused():
+    mu, sigma = np.zeros(4), np.eye(4)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        frechet_distance(mu, sigma, np.full(4, np.nan), sigma)
+
+
+def test_state_from_external_moments_round_trips():
+    x, y = gaussian_features(200, 8, 0), gaussian_features(150, 8, 1)
+    m2, s2 = stats(y)
+    count, mu, sigma = moments(state_from_moments(m2, s2), "reference")
+    assert count is None and np.array_equal(mu, m2) and np.array_equal(sigma, s2)
+    from_moments = FrechetDistance().compute(state_of(x), state_from_moments(m2, s2))["fid"]
+    assert from_moments == pytest.approx(FrechetDistance().compute(state_of(x), state_of(y))["fid"], rel=1e-10)
+
+
+matrices = st.tuples(st.integers(10, 40), st.integers(2, 6), st.integers(0, 2**31 - 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(matrices, matrices)
+def test_fid_is_non_negative_and_symmetric(a, b):
+    d = a[1]
+    x, y = gaussian_features(a[0], d, a[2]), gaussian_features(b[0], d, b[2], scale=1.5)
+    (m1, s1), (m2, s2) = stats(x), stats(y)
+    forward, backward = frechet_distance(m1, s1, m2, s2), frechet_distance(m2, s2, m1, s1)
+    assert forward >= -1e-9
+    assert forward == pytest.approx(backward, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(4, 60), st.integers(1, 20), st.integers(1, 59), st.integers(0, 2**31 - 1))
+def test_merge_and_batch_size_do_not_change_the_state(n, batch, cut, seed):
+    x = gaussian_features(n, 5, seed)
+    cut = min(cut, n - 1)
+    whole = state_of(x)
+    merged = state_of(x[:cut]).merge(state_of(x[cut:]))
+    batched = state_of(x, batch)
+    for name in ("count", "sum", "outer"):
+        np.testing.assert_allclose(merged.numpy(name), whole.numpy(name), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(batched.numpy(name), whole.numpy(name), rtol=1e-12, atol=1e-12)
