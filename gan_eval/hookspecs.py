@@ -30,7 +30,12 @@ def register_extractors() -> list[type]:
 
 @hookspec
 def register_report_sections() -> list[type]:
-    """HTML report section classes (subclasses of :class:`gan_eval.report.ReportSection`)."""
+    """HTML report section classes (subclasses of :class:`gan_eval.report.ReportSection`).
+
+    Each class has a unique ``name``, a ``title``, an ``order`` and ``blocks(runs)``, which returns
+    Text/Table/Figure blocks (never HTML: the report escapes everything). Called when the registry
+    loads, so import heavy libraries (matplotlib) inside ``blocks``. See docs/report.md.
+    """
 
 
 @hookspec
