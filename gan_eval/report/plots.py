@@ -19,7 +19,7 @@ ROLE_MARKERS = {"teacher": "s", "student": "o", "scratch": "^"}
 STYLE = {
     "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "axes.spines.top": False,
     "axes.spines.right": False, "axes.grid": True, "grid.color": "#e6e6e6", "grid.linewidth": 0.8,
-    "axes.edgecolor": "#888888", "legend.frameon": False, "legend.fontsize": 8, "svg.hashsalt": "gan-eval",
+    "axes.edgecolor": "#888888", "legend.frameon": False, "legend.fontsize": 8, "axes.formatter.useoffset": False,
 }
 
 

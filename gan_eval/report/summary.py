@@ -45,11 +45,19 @@ class SummaryRow:
     cells: list[Cell]
 
 
+#: Facts shown as a column only when they differ between runs (else once, under the table).
+CONSTANT_FACTS_BELOW = ("arch", "dataset")
+#: Facts left to the reproducibility block (the compression ratio already says it).
+FACTS_NOT_IN_TABLE = ("teacher_parameters",)
+
+
 @dataclass
 class Summary:
     facts: list[str]
     columns: list[MetricColumn]
     rows: list[SummaryRow]
+    #: Facts every run shares (``{"arch": "dcgan"}``), shown once instead of as a column.
+    common: dict[str, Any] = field(default_factory=dict)
 
 
 def best_indices(values: Sequence[float | None], higher_is_better: bool | None) -> set[int]:
@@ -64,7 +72,15 @@ def best_indices(values: Sequence[float | None], higher_is_better: bool | None) 
 def build_summary(runs: Sequence[ReportRun]) -> Summary:
     names = summary_metric_names(list(runs))
     columns = [_column(runs, name) for name in names]
-    facts = [key for key in TRAINER_FACTS if any(run.fact(key) is not None for run in runs)]
+    facts, common = [], {}
+    for key in TRAINER_FACTS:
+        values = [run.fact(key) for run in runs]
+        if key in FACTS_NOT_IN_TABLE or all(v is None for v in values):
+            continue
+        if key in CONSTANT_FACTS_BELOW and len(runs) > 1 and len({repr(v) for v in values}) == 1:
+            common[key] = values[0]
+        else:
+            facts.append(key)
     rows = []
     for run in runs:
         cells = []
@@ -78,7 +94,7 @@ def build_summary(runs: Sequence[ReportRun]) -> Summary:
     for j, column in enumerate(columns):
         for i in best_indices([row.cells[j].value for row in rows], column.higher_is_better):
             rows[i].cells[j].best = True
-    return Summary(facts, columns, rows)
+    return Summary(facts, columns, rows, common)
 
 
 def _column(runs: Sequence[ReportRun], name: str) -> MetricColumn:
