@@ -36,7 +36,7 @@ def report_command(records: tuple[str, ...], output: str, title: str | None, plu
     \b
     Examples:
       gan-eval report teacher.json student.json scratch.json -o report.html
-      gan-eval report sweep/records.json -o sweep.html
+      gan-eval report sweep/sweep.json -o sweep.html
     """
     from .report import load_runs, write_report
 
