@@ -13,6 +13,21 @@ from gan_eval.cli import main
 from gan_eval.plugins import load_registry
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_reference_cache(tmp_path_factory):
+    """Tests (and the commands they start) cache reference states in a temporary folder, never in
+    the user's cache; a test that needs its own folder sets ``GAN_EVAL_CACHE_DIR`` itself."""
+    import os
+
+    previous = os.environ.get("GAN_EVAL_CACHE_DIR")
+    os.environ["GAN_EVAL_CACHE_DIR"] = str(tmp_path_factory.mktemp("reference-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("GAN_EVAL_CACHE_DIR", None)
+    else:
+        os.environ["GAN_EVAL_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def builtin_registry():
     """The registry of the plugins shipped with gan-eval (third-party entry points ignored)."""
