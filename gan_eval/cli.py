@@ -261,6 +261,8 @@ def _fmt(value: float) -> str:
 
 
 main.add_command(report_command)
+from .cli_stats import stats_command  # noqa: E402 (it reuses the option decorators above)
+main.add_command(stats_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

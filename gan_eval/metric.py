@@ -39,6 +39,10 @@ class Metric:
     params: ClassVar[Mapping[str, Param]] = {}
     #: Bump when the state layout or meaning changes: it is part of the reference cache key.
     state_version: ClassVar[int] = 1
+    #: Names of the parameters that change what :meth:`update` accumulates (None: all of them).
+    #: The reference cache and stats files compare only these, so e.g. KID's seed can change
+    #: without recomputing the reference.
+    state_params: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, **params: Any):
         self.p = resolve_params(f"metric {self.name}", self.params, params)
@@ -65,6 +69,11 @@ class Metric:
     # --- provided ---------------------------------------------------------------------------------
     def new_state(self) -> State:
         return State(self.state_spec())
+
+    def state_params_values(self) -> dict[str, Any]:
+        """The parameters that determine this metric's state (see :attr:`state_params`)."""
+        names = self.p if self.state_params is None else self.state_params
+        return {name: self.p[name] for name in sorted(names)}
 
     def uses_reference(self) -> bool:
         return self.reference != "unused"

@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import torch
 
+from . import stats_files
+from .cache import ReferenceCache, cached_reference_pass
 from .engine import PassResult, Shard, needed_inputs, run_pass
 from .errors import GanEvalError, PluginError, UsageError
 from .extractor import FeatureExtractor, SourceInfo
@@ -165,9 +167,11 @@ def score(
     metrics = build_metrics(registry, config)
     options = config.options()
     generated = open_source(registry, config.generated, options)
-    reference = open_source(registry, config.reference, options) if config.reference else None
+    ref_file = stats_files.stats_path(config.reference) if config.reference else None  # --ref stats:FILE
+    ref_stats = stats_files.read_stats(ref_file) if ref_file is not None else None
+    reference = open_source(registry, config.reference, options) if config.reference and ref_stats is None else None
     missing_ref = [m.name for m in metrics if m.reference == "required"]
-    if missing_ref and reference is None:
+    if missing_ref and reference is None and ref_stats is None:
         raise UsageError(f"metric(s) {', '.join(missing_ref)} need a reference: pass --ref REFERENCE")
 
     notes: list[str] = []
@@ -205,8 +209,13 @@ def score(
     gen_pass = run(generated, metrics)
     if gen_pass.count == 0:
         raise GanEvalError(f"{generated.spec}: no images could be read ({len(gen_pass.skipped)} skipped)")
-    ref_metrics = [m for m in metrics if m.uses_reference()] if reference is not None else []
-    ref_pass = reference_pass(reference, ref_metrics, run) if ref_metrics else None
+    ref_metrics = [m for m in metrics if m.uses_reference()] if reference is not None or ref_stats is not None else []
+    if ref_stats is not None:
+        ref_pass = stats_files.reference_pass(ref_stats, ref_metrics, extractor.identity() if extractor else None, notes) if ref_metrics else None
+    else:
+        if reference_pass is _direct_reference and config.use_cache and shard.world == 1:
+            reference_pass = cached_reference_pass(extractor, ReferenceCache(note=notes.append))
+        ref_pass = reference_pass(reference, ref_metrics, run) if ref_metrics else None
 
     results = []
     for metric in metrics:
@@ -237,6 +246,8 @@ def score(
     for checkpoint in snapshots:  # the job is complete: its snapshots are no longer needed
         checkpoint.clear()
     inputs = {"generated": _input_record(generated, gen_pass)}
+    if ref_stats is not None:
+        inputs["reference"] = stats_files.input_record(ref_stats, ref_pass)
     if reference is not None:
         inputs["reference"] = _input_record(reference, ref_pass) if ref_pass else {**reference.info(), "spec": reference.spec, "used": False}
     previews = {"generated": gen_pass.preview, "reference": ref_pass.preview if ref_pass else None}

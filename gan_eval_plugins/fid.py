@@ -125,6 +125,7 @@ class FrechetDistance(Metric):
     reference = "required"
     primary = "fid"
     higher_is_better = False
+    state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
 
     def state_spec(self):
         return STATE_SPEC

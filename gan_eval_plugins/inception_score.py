@@ -52,6 +52,7 @@ class InceptionScore(Metric):
     reference = "optional"
     primary = "mean"
     higher_is_better = True
+    state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
     params = {
         "splits": Param(10, "number of contiguous chunks the score is averaged over"),
         "shuffle": Param(True, "permute the images first with torch-fidelity's seeded shuffle (false: source order)"),

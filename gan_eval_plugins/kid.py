@@ -115,6 +115,7 @@ class KernelDistance(Metric):
     reference = "required"
     primary = "mean"
     higher_is_better = False
+    state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
     params = {
         "subsets": Param(100, "number of random subsets averaged"),
         "subset_size": Param(1000, "rows per subset from each set (clamped, with a warning, to the smaller set)"),

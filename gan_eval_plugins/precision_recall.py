@@ -56,6 +56,7 @@ class PrecisionRecall(Metric):
     reference = "required"
     primary = "f_score"
     higher_is_better = True
+    state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
     params = {"k": Param(3, "the k-th nearest neighbour sets each point's radius")}
 
     def state_spec(self):

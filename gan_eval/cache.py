@@ -1,0 +1,123 @@
+"""On-disk cache of reference states: one reference, many generators, one pass.
+
+Each metric's reference State is stored in its own entry (a gan-eval stats file, see
+:mod:`gan_eval.stats_files`) under ``<cache dir>/reference/<key>.npz``, where the key is the SHA-256
+of everything that determines that state: the source's content fingerprint, the extractor's identity
+(weights hash, preprocessing profile, parameters; None for metrics that read raw images), the
+metric's name, parameters and ``state_version``, and the gan-eval version. Change any part and the
+entry is simply not found. The cache directory is ``platformdirs.user_cache_dir("gan-eval")``, or
+``$GAN_EVAL_CACHE_DIR``. Writes are atomic; an unreadable or inconsistent entry is ignored with a
+note, recomputed and replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .engine import PassResult
+from .errors import GanEvalError
+from .extractor import FeatureExtractor
+from .metric import Metric
+from .atomic import atomic_write_bytes
+from .source import Skip, Source
+from .state import State
+from .stats_files import read_stats, stats_bytes
+
+CACHE_DIR_ENV = "GAN_EVAL_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """Where reference states are cached (``$GAN_EVAL_CACHE_DIR`` or the user cache directory)."""
+    configured = os.environ.get(CACHE_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("gan-eval"))
+
+
+def entry_key(fingerprint: str, extractor: dict[str, Any] | None, metric: Metric) -> str:
+    """The cache key of one metric's reference state."""
+    described = metric.describe()
+    parts = {
+        "fingerprint": fingerprint,
+        "extractor": extractor if metric.requires & {"features", "logits"} else None,
+        "metric": described["metric"],
+        "state_params": metric.state_params_values(),
+        "state_version": described["state_version"],
+        "gan_eval": __version__,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class ReferenceCache:
+    """Load and store reference states keyed by :func:`entry_key`."""
+
+    def __init__(self, directory: str | Path | None = None, note: Callable[[str], None] | None = None):
+        self.directory = Path(directory) if directory is not None else cache_dir()
+        self.note = note or (lambda message: None)
+
+    def path(self, key: str) -> Path:
+        return self.directory / "reference" / f"{key}.npz"
+
+    def load(self, key: str, metric: Metric) -> tuple[State, int, list] | None:
+        """(state, image count, skipped list) of a stored entry, or None when absent or unusable."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            stats = read_stats(path)
+            if stats.header.get("key") != key or set(stats.arrays) != {metric.name}:
+                raise GanEvalError("the entry does not belong to this key")
+            state = State.from_arrays(metric.state_spec(), stats.arrays[metric.name])
+            source = stats.header["source"]
+            return state, int(source["count"]), list(source.get("skipped", []))
+        except (GanEvalError, ValueError, KeyError, TypeError) as exc:
+            self.note(f"reference cache entry {path} is unusable ({exc}); recomputing it")
+            return None
+
+    def store(self, key: str, metric: Metric, state: State, *, source: dict[str, Any], extractor: dict[str, Any] | None) -> None:
+        """Write one entry atomically; a failure to write is a note, never an error."""
+        try:
+            data = stats_bytes({metric.name: state}, [metric], source=source, extractor=extractor, extra={"key": key})
+            atomic_write_bytes(self.path(key), data)
+        except (OSError, GanEvalError) as exc:
+            self.note(f"could not write the reference cache entry {self.path(key)}: {exc}")
+
+
+def cached_reference_pass(
+    extractor: FeatureExtractor | None, cache: ReferenceCache, *, write: bool = True
+) -> Callable[[Source, list[Metric], Callable[[Source, list[Metric]], PassResult]], PassResult]:
+    """A ``scoring.ReferencePass`` that reads what it can from ``cache`` and computes (and stores) the rest."""
+    identity = extractor.identity() if extractor is not None else None
+
+    def reference_pass(source: Source, metrics: list[Metric], run: Callable[[Source, list[Metric]], PassResult]) -> PassResult:
+        fingerprint = source.fingerprint()
+        keys = {m.name: entry_key(fingerprint, identity, m) for m in metrics}
+        states: dict[str, State] = {}
+        count, skipped_records = None, []
+        for metric in metrics:
+            hit = cache.load(keys[metric.name], metric)
+            if hit is not None:
+                states[metric.name], count, skipped_records = hit
+        missing = [m for m in metrics if m.name not in states]
+        if not missing:
+            return PassResult(states, count, [Skip(**s) for s in skipped_records])
+        result = run(source, missing)
+        if write:
+            record = {
+                "spec": source.spec, "fingerprint": fingerprint, "count": result.count,
+                "skipped": [asdict(s) for s in result.skipped],
+            }
+            for metric in missing:
+                cache.store(keys[metric.name], metric, result.states[metric.name], source=record, extractor=identity)
+        states.update(result.states)
+        return PassResult(states, result.count, result.skipped, result.preview)
+
+    return reference_pass
