@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import types
+import sys
 
 import numpy as np
 import torch
@@ -53,13 +53,21 @@ class PowerSum(Metric):
         return {"ratio": float(generated.get("total") / reference.get("total"))}
 
 
+@gan_eval.hookimpl
+def register_extractors():
+    return [FakeExtractor]
+
+
+@gan_eval.hookimpl
+def register_metrics():
+    return [PowerSum]
+
+
 def fake_registry():
-    """The built-in plugins plus the fakes, registered through a Registry like any plugin."""
+    """The built-in plugins plus this module's fakes, registered through a Registry like any plugin
+    (the command line loads the same file with ``--plugin``)."""
     registry = load_registry(autoload=False)
-    module = types.ModuleType("cache_fakes_plugin")
-    module.register_extractors = gan_eval.hookimpl(lambda: [FakeExtractor])
-    module.register_metrics = gan_eval.hookimpl(lambda: [PowerSum])
-    registry.register(module, "cache-fakes", "file", None, __file__)
+    registry.register(sys.modules[__name__], "cache-fakes", "file", None, __file__)
     return registry
 
 
