@@ -15,7 +15,10 @@ from .params import Param, resolve_params
 
 
 class SourceInfo(dict):
-    """What auto-selection may look at: ``height``, ``width``, ``channels`` (native), ``kind``, ``count``."""
+    """What auto-selection may look at: the generated source's ``info()`` (``height``, ``width``,
+    ``channels`` (native), ``kind``, ``count``, ``dataset`` where stated ...), ``sample`` (a function
+    ``n -> uint8 N×3×H×W`` giving up to n of its images) and, with a reference, ``reference`` (the
+    same for the reference)."""
 
 
 class FeatureExtractor:

@@ -113,6 +113,19 @@ def select_extractor(
     raise GanEvalError(f"--extractor auto found no usable feature extractor ({detail})")
 
 
+def selection_info(generated: Source, reference: Source | None) -> SourceInfo:
+    """What ``--extractor auto`` may look at: the generated source's info, the reference's under
+    ``"reference"``, and in each a ``"sample"`` function giving up to n of its images (uint8 N×3×H×W)."""
+    info = SourceInfo(generated.info(), sample=_sampler(generated))
+    if reference is not None:
+        info["reference"] = {**reference.info(), "sample": _sampler(reference)}
+    return info
+
+
+def _sampler(source: Source) -> Callable[[int], Any]:
+    return lambda n: source.read(0, min(n, len(source))).images
+
+
 def _instantiate(registry: Registry, cls: type, device: torch.device, params: dict[str, Any]) -> FeatureExtractor:
     try:
         return cls(device, **params)
@@ -177,7 +190,7 @@ def score(
     notes: list[str] = []
     extractor = None
     if needed_inputs(metrics) & {"features", "logits"}:
-        extractor = select_extractor(registry, config.extractor, config.extractor_params, SourceInfo(generated.info()), device)
+        extractor = select_extractor(registry, config.extractor, config.extractor_params, selection_info(generated, reference), device)
         lacking = [m.name for m in metrics if (m.requires & {"features", "logits"}) - extractor.outputs]
         if lacking:
             raise UsageError(f"extractor {extractor.name!r} provides only {sorted(extractor.outputs)}, which metric(s) {', '.join(lacking)} do not get")
