@@ -5,9 +5,12 @@
    were trained on). A name containing "fashion" means Fashion-MNIST, else one containing "mnist"
    means MNIST digits.
 2. Otherwise a data test: both nets classify up to 256 images (the reference's, else the generated
-   ones) and the net that is more confident on average (mean of the largest softmax probability)
-   wins. A classifier is confident on the data it was trained for and much less so on the other
-   domain, so real data of either kind is told apart reliably (see docs/extractors/domain.md).
+   ones) and the net whose classes carry more information about the images wins: the larger mutual
+   information I(x; y) = H(mean p(y|x)) - mean H(p(y|x)) (the log of the Inception Score of the
+   sample). On data of its own domain a net's predictions are confident *and* spread over its 10
+   classes; on the other domain they are less confident and pile up on a few classes. Confidence
+   alone is not enough: classifiers are over-confident on foreign data (the MNIST net's mean top
+   probability on clothes is 0.88). Measured margins are in docs/extractors/domain.md.
 """
 
 from __future__ import annotations
@@ -39,13 +42,18 @@ def is_gray28(info: Mapping[str, Any]) -> bool:
     return info.get("height") == 28 and info.get("width") == 28 and info.get("channels") == 1
 
 
-def confidence(net: torch.nn.Module, images: np.ndarray) -> float:
-    """Mean largest softmax probability of ``net`` on uint8 N×C×28×28 images."""
+def class_information(net: torch.nn.Module, images: np.ndarray) -> float:
+    """I(x; y) in nats of ``net``'s class posterior over uint8 N×C×28×28 ``images`` (log of their IS)."""
     from .net import normalise, to_gray01
 
     with torch.inference_mode():
         _, logits = net(normalise(to_gray01(torch.from_numpy(np.array(images, dtype=np.uint8)))))
-    return float(logits.softmax(1).max(1).values.mean())
+    log_p = logits.double().log_softmax(1)
+    p = log_p.exp()
+    marginal = p.mean(0)
+    entropy_of_mean = -(marginal * marginal.clamp_min(1e-300).log()).sum()
+    mean_entropy = -(p * log_p).sum(1).mean()
+    return float(entropy_of_mean - mean_entropy)
 
 
 def guess_domain(info: dict[str, Any], nets: Callable[[str], torch.nn.Module | None]) -> tuple[str | None, str]:
@@ -74,10 +82,10 @@ def _guess(info: Mapping[str, Any], nets: Callable[[str], torch.nn.Module | None
             continue
         if images is None or len(images) == 0:
             continue
-        scores = {d: confidence(net, images) for d in DOMAINS if (net := nets(d)) is not None}
+        scores = {d: class_information(net, images) for d in DOMAINS if (net := nets(d)) is not None}
         if not scores:
             return None, "no domain net could be loaded"
         best = max(scores, key=scores.get)
         detail = ", ".join(f"{DOMAINS[d]} {v:.3f}" for d, v in scores.items())
-        return best, f"data test on {len(images)} {label} images (mean top-class probability: {detail})"
+        return best, f"data test on {len(images)} {label} images (class information in nats: {detail})"
     return None, "no dataset is stated and no images could be sampled"

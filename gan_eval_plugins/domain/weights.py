@@ -47,6 +47,8 @@ def write_weights(net: torch.nn.Module, path: Path, card: dict[str, Any]) -> dic
     card = {"format": CARD_FORMAT, **card, "file": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     atomic_write_bytes(path, data)
     atomic_write_text(card_path(path), json.dumps(card, indent=2, sort_keys=False) + "\n")
+    for written in (path, card_path(path)):
+        written.chmod(0o644)  # readable by all, like any installed package file (temp files start 0600)
     return card
 
 
