@@ -98,7 +98,7 @@ def source_options(f):
 
 def run_options(f):
     options = [
-        click.option("--extractor", default="auto", show_default=True, help="Feature extractor for FID/IS/KID/PR: a name from 'gan-eval plugins', or auto (standard Inception when its weights are found, else a bundled domain network that suits the data)."),
+        click.option("--extractor", default="auto", show_default=True, help="Feature extractor for FID/IS/KID/PR: a name from 'gan-eval plugins', or auto (standard Inception when its weights are found, else the bundled domain network for 28×28 gray data: mnist-cnn or fashion-cnn, chosen by the stated dataset or a data test; see docs/extractors/domain.md)."),
         click.option("-O", "--option", "assignments", multiple=True, metavar="PLUGIN.PARAM=VALUE", help="Set a metric's or the extractor's parameter, e.g. -O kid.subsets=50 (repeatable; 'gan-eval plugins' lists them)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Images per batch (results do not depend on it)."),
         click.option("--device", default="auto", show_default=True, help="torch device: auto (CUDA when available), cpu, cuda, cuda:1 ..."),
