@@ -96,13 +96,34 @@ def source_options(f):
     return f
 
 
+class WorkerCount(click.ParamType):
+    """``--workers``: a count ≥ 0 or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            count = int(value)
+        except ValueError:
+            count = -1
+        if count < 0:
+            self.fail(f"{value!r} is neither a count ≥ 0 nor 'auto'", param, ctx)
+        return count
+
+
+WORKERS = WorkerCount()
+
+
 def run_options(f):
     options = [
         click.option("--extractor", default="auto", show_default=True, help="Feature extractor for FID/IS/KID/PR: a name from 'gan-eval plugins', or auto (standard Inception when its weights are found, else the bundled domain network for 28×28 gray data: mnist-cnn or fashion-cnn, chosen by the stated dataset or a data test; see docs/extractors/domain.md)."),
         click.option("-O", "--option", "assignments", multiple=True, metavar="PLUGIN.PARAM=VALUE", help="Set a metric's or the extractor's parameter, e.g. -O kid.subsets=50 (repeatable; 'gan-eval plugins' lists them)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Images per batch (results do not depend on it)."),
         click.option("--device", default="auto", show_default=True, help="torch device: auto (CUDA when available), cpu, cuda, cuda:1 ..."),
-        click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes decoding images in parallel with the network (0: decode in the main process)."),
+        click.option("--workers", type=WORKERS, default="auto", show_default=True, help="Processes decoding images in parallel with the network: a number (0: decode in the main process) or auto (0 on CPU, where the network needs the cores; up to 4 per GPU)."),
+        click.option("--fast", is_flag=True, help="Fast numerics: TF32, cuDNN autotuning, and bfloat16 autocast + channels-last for extractors that offer them. Values differ slightly from the default exact float32 mode (docs/performance.md measures how much); the record and cache keys mark the run."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the reference statistics cache."),
         click.option("--resume-dir", type=click.Path(file_okay=False), help="Snapshot each pass's state here every --resume-every batches; re-running the same command after an interruption resumes from the last snapshot (deleted on success)."),
         click.option("--resume-every", type=click.IntRange(min=1), default=50, show_default=True, help="Batches between snapshots with --resume-dir."),
@@ -130,6 +151,7 @@ def make_config(generated: str, reference: str | None, metrics: tuple[str, ...],
         },
         plugin_files=[str(Path(p)) for p in kw["plugin_files"]],
         use_cache=not kw["no_cache"],
+        numerics="fast" if kw.get("fast") else "exact",
     )
 
 
@@ -246,6 +268,8 @@ def format_results(record: dict[str, Any]) -> str:
     if record.get("extractor"):
         ext = record["extractor"]
         lines.append(f"extractor: {ext['extractor']}" + ("" if ext.get("standard") else "  (NOT the standard Inception: not comparable with published numbers)"))
+    if record.get("config", {}).get("numerics") == "fast":
+        lines.append("numerics: fast (TF32/bfloat16; values differ slightly from the exact default, see docs/performance.md)")
     lines.append("")
     width = max(len(r["name"]) for r in record["results"])
     for result in record["results"]:

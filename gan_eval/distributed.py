@@ -116,10 +116,9 @@ class Session:
         self.close()
 
     def score_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``scoring.score`` keyword arguments for this rank: its shard, the sync, and the reference
-        pass (``options["reference_pass"]``, e.g. the cache, or a direct pass) consulted by rank 0 only."""
-        inner = options.get("reference_pass") or _direct_reference
-        return {**options, "shard": self.world.shard, "sync": self.sync_pass, "reference_pass": self.reference_pass(inner)}
+        """``scoring.score`` keyword arguments for this rank: its shard, the sync, and a guard that
+        lets rank 0 alone consult (and write) the reference cache."""
+        return {**options, "shard": self.world.shard, "sync": self.sync_pass, "reference_guard": self.reference_pass}
 
     def record_extra(self) -> dict[str, Any]:
         """What the run record says about the distributed job."""
@@ -180,25 +179,36 @@ class Session:
     def reference_pass(self, inner: Callable) -> Callable:
         """Wrap a ``ReferencePass`` (e.g. the reference cache) so that rank 0 alone consults it.
 
-        Rank 0 looks for a cached state and broadcasts its decision, so ranks never disagree about
-        whether to compute (even on nodes with different cache folders). On a hit the states are
-        broadcast; on a miss every rank computes its slice through the synced ``run`` and only rank
-        0 runs ``inner`` (and so only rank 0 writes the cache).
+        Rank 0 probes ``inner`` first and broadcasts what it found, so ranks never disagree about
+        what to compute (not even on nodes with different cache folders): on a full hit the states
+        are broadcast; otherwise every rank computes its slice, through the synced ``run``, for the
+        metrics rank 0 lacks, and only rank 0 runs ``inner`` (so only rank 0 writes the cache). After
+        a partial hit rank 0's merged result (cached + computed) is broadcast too.
         """
 
         def wrapped(source, metrics, run):
-            hit = None
+            decision = None
             if self.world.primary:
                 try:
-                    hit = inner(source, metrics, _refuse_to_run)
-                except _WouldRun:
-                    hit = None
-            hit = self.broadcast_object(hit)
-            if hit is not None:
-                return hit
-            if self.world.primary:
-                return inner(source, metrics, run)
-            return run(source, metrics)
+                    decision = ("hit", inner(source, metrics, _refuse_to_run))
+                except _WouldRun as wanted:
+                    decision = ("run", wanted.metric_names)
+            kind, payload = self.broadcast_object(decision)
+            if kind == "hit":
+                return payload
+            subset = [m for m in metrics if m.name in payload]
+            if not self.world.primary:
+                result = run(source, subset)
+            else:
+                def run_expected(source_, asked):
+                    if [m.name for m in asked] != payload:
+                        raise GanEvalError(f"{source.spec}: the reference cache changed during the run; run again")
+                    return run(source_, asked)
+
+                result = inner(source, metrics, run_expected)
+            if len(subset) == len(metrics):
+                return result
+            return self.broadcast_object(result if self.world.primary else None)
 
         return wrapped
 
@@ -209,7 +219,7 @@ class Session:
             raise GanEvalError(f"state {name!r}: ranks hold sums of different shapes {sorted(shapes)}")
         shape = shapes.pop()
         local = torch.zeros(shape, dtype=torch.float64) if value is None else value.to(torch.float64)
-        buffer = local.to(self.device).contiguous()
+        buffer = local.to(self.device, copy=True).contiguous()  # never reduce into the rank's own state
         dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
         return buffer.cpu()
 
@@ -263,16 +273,16 @@ def session_if_requested(device_name: str) -> Iterator[Session | None]:
         session.close()
 
 
-def _direct_reference(source, metrics, run):
-    return run(source, metrics)
-
-
 class _WouldRun(BaseException):
     """Raised by :func:`_refuse_to_run`: the wrapped reference pass wanted to compute (cache miss)."""
 
+    def __init__(self, metric_names: list[str]):
+        super().__init__(metric_names)
+        self.metric_names = metric_names
+
 
 def _refuse_to_run(source, metrics):
-    raise _WouldRun()
+    raise _WouldRun([m.name for m in metrics])
 
 
 def merge_pass_results(parts: list[PassResult]) -> PassResult:

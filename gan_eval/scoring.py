@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import warnings
@@ -15,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import stats_files
+from . import numerics, stats_files
 from .cache import ReferenceCache, cached_reference_pass
 from .engine import PassResult, Shard, needed_inputs, run_pass
 from .errors import GanEvalError, PluginError, UsageError
@@ -40,10 +41,12 @@ class ScoreConfig:
     extractor_params: dict[str, Any] = field(default_factory=dict)
     batch_size: int = 64
     device: str = "auto"
-    workers: int = 0
+    workers: int | str = "auto"
     source_options: dict[str, Any] = field(default_factory=dict)
     plugin_files: list[str] = field(default_factory=list)
     use_cache: bool = True
+    #: "exact" (float32, no TF32) or "fast" (``--fast``: TF32, bfloat16, channels-last; gan_eval/numerics.py).
+    numerics: str = "exact"
 
     def options(self) -> SourceOptions:
         return SourceOptions(**self.source_options)
@@ -127,12 +130,18 @@ def _sampler(source: Source) -> Callable[[int], Any]:
 
 
 def _instantiate(registry: Registry, cls: type, device: torch.device, params: dict[str, Any]) -> FeatureExtractor:
+    fast = numerics.current() == numerics.FAST
+    if fast:
+        params = numerics.fast_extractor_params(getattr(cls, "params", {}), params)
     try:
-        return cls(device, **params)
+        extractor = cls(device, **params)
     except GanEvalError:
         raise
     except Exception as exc:
         raise PluginError(registry.provider("extractors", cls.name), f"extractor {cls.name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+    if fast:
+        numerics.mark_fast(extractor)
+    return extractor
 
 
 def result_name(metric: Metric, extractor: FeatureExtractor | None) -> str:
@@ -163,6 +172,20 @@ class ScoreOutcome:
     previews: dict[str, Any] = field(default_factory=dict)
 
 
+def _in_config_numerics(run: Callable[..., "ScoreOutcome"]) -> Callable[..., "ScoreOutcome"]:
+    """Run ``score`` inside its config's numerics scope (exact or fast TF32/cuDNN settings)."""
+
+    @functools.wraps(run)
+    def wrapper(registry: Registry, config: ScoreConfig, **options: Any) -> "ScoreOutcome":
+        if config.numerics not in numerics.MODES:
+            raise UsageError(f"numerics {config.numerics!r} must be one of {', '.join(numerics.MODES)}")
+        with numerics.numerics(config.numerics):
+            return run(registry, config, **options)
+
+    return wrapper
+
+
+@_in_config_numerics
 def score(
     registry: Registry,
     config: ScoreConfig,
@@ -173,9 +196,12 @@ def score(
     sync: Callable[[PassResult], PassResult] | None = None,
     resume_dir: str | None = None,
     resume_every: int = 50,
+    reference_guard: Callable[[ReferencePass], ReferencePass] | None = None,
 ) -> ScoreOutcome:
     """Run the whole job. ``sync`` merges a shard's pass with the other ranks' (distributed runs).
-    With ``resume_dir``, each pass snapshots its state there and a re-run resumes from it."""
+    With ``resume_dir``, each pass snapshots its state there and a re-run resumes from it.
+    ``reference_guard`` wraps the reference pass (cache included): distributed runs let rank 0 alone
+    consult and write the cache (gan_eval/distributed.py)."""
     device = resolve_device(config.device)
     metrics = build_metrics(registry, config)
     options = config.options()
@@ -226,8 +252,10 @@ def score(
     if ref_stats is not None:
         ref_pass = stats_files.reference_pass(ref_stats, ref_metrics, extractor.identity() if extractor else None, notes) if ref_metrics else None
     else:
-        if reference_pass is _direct_reference and config.use_cache and shard.world == 1:
+        if reference_pass is _direct_reference and config.use_cache and (shard.world == 1 or reference_guard is not None):
             reference_pass = cached_reference_pass(extractor, ReferenceCache(note=notes.append))
+        if reference_guard is not None:
+            reference_pass = reference_guard(reference_pass)
         ref_pass = reference_pass(reference, ref_metrics, run) if ref_metrics else None
 
     results = []

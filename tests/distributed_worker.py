@@ -5,6 +5,7 @@ what each rank ended up with to ``OUT/rank<r>.json``."""
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -38,31 +39,47 @@ def main(out: Path) -> None:
     merged = session.sync_pass(local_pass(rank))
     state = merged.states["m"]
 
-    calls = {"run": 0, "inner": 0, "writes": 0}
+    calls = {"run": [], "inner": 0, "writes": 0}
+    metrics = [SimpleNamespace(name="a"), SimpleNamespace(name="b")]
 
-    def run(source, metrics):
-        calls["run"] += 1
-        return session.sync_pass(local_pass(rank))
+    def run(source, asked):
+        calls["run"].append([m.name for m in asked])
+        local = local_pass(rank)
+        local.states = {m.name: local.states["m"] for m in asked}
+        return session.sync_pass(local)
 
-    def cache_only_on_rank0(source, metrics, run_fn):
+    def cached(value):
+        state = State({"v": "sum"})
+        state.add("v", torch.tensor([value]))
+        return state
+
+    def cache_only_on_rank0(source, asked, run_fn):
         """A cache that rank 0 has and rank 1 lacks (as on two nodes with their own cache folders)."""
         calls["inner"] += 1
         if rank == 0:
-            hit = State({"v": "sum"})
-            hit.add("v", torch.tensor([42.0]))
-            return PassResult({"m": hit}, 99, [], None)
-        return run_fn(source, metrics)
+            return PassResult({m.name: cached(42.0) for m in asked}, 99, [], None)
+        return run_fn(source, asked)
 
-    hit = session.reference_pass(cache_only_on_rank0)("src", [], run)
-    calls_after_hit = dict(calls)
+    hit = session.reference_pass(cache_only_on_rank0)("src", metrics, run)
+    calls_after_hit = json.loads(json.dumps(calls))
 
-    def empty_cache(source, metrics, run_fn):
+    def empty_cache(source, asked, run_fn):
         calls["inner"] += 1
-        result = run_fn(source, metrics)
+        result = run_fn(source, asked)
         calls["writes"] += 1  # a cache would write here
         return result
 
-    miss = session.reference_pass(empty_cache)("src", [], run)
+    miss = session.reference_pass(empty_cache)("src", metrics, run)
+    calls_after_miss = json.loads(json.dumps(calls))
+
+    def cache_holding_a(source, asked, run_fn):
+        calls["inner"] += 1
+        states = {"a": cached(7.0)} if rank == 0 else {}
+        result = run_fn(source, [m for m in asked if m.name not in states])
+        states.update(result.states)
+        return PassResult(states, result.count, result.skipped, None)
+
+    partial = session.reference_pass(cache_holding_a)("src", metrics, run)
     (out / f"rank{rank}.json").write_text(json.dumps({
         "count": merged.count,
         "skipped": [s.item for s in merged.skipped],
@@ -75,10 +92,14 @@ def main(out: Path) -> None:
         "flags": state.get("flags").tolist(),
         "flags_dtype": str(state.get("flags").dtype),
         "empty": state.get("empty"),
-        "hit_value": hit.states["m"].get("v").tolist(),
+        "hit_value": [hit.states[k].get("v").tolist() for k in ("a", "b")],
         "hit_count": hit.count,
         "calls_after_hit": calls_after_hit,
         "miss_count": miss.count,
+        "miss_n": [miss.states[k].get("n").tolist() for k in ("a", "b")],
+        "calls_after_miss": calls_after_miss,
+        "partial_a": partial.states["a"].get("v").tolist(),
+        "partial_b": partial.states["b"].get("n").tolist(),
         "calls": calls,
     }))
     session.close()

@@ -137,13 +137,17 @@ def test_session_merges_unequal_shards_and_consults_cache_on_rank0_only(tmp_path
         assert got["rows_dtype"] == "torch.float32"
         assert got["flags"] == (full[:, 0] > 1.0).tolist() and got["flags_dtype"] == "torch.bool"
         # rank 0's cache hit is used by every rank, even one whose own cache would miss
-        assert got["hit_value"] == [42.0] and got["hit_count"] == 99
-        assert got["miss_count"] == 8
-    assert ranks[0]["calls_after_hit"] == {"run": 0, "inner": 1, "writes": 0}
-    assert ranks[1]["calls_after_hit"] == {"run": 0, "inner": 0, "writes": 0}
-    # on a miss each rank computes once; only rank 0 goes through the cache (and writes it)
-    assert ranks[0]["calls"]["run"] == ranks[1]["calls"]["run"] == 1
-    assert ranks[0]["calls"]["writes"] == 1 and ranks[1]["calls"]["writes"] == 0 and ranks[1]["calls"]["inner"] == 0
+        assert got["hit_value"] == [[42.0], [42.0]] and got["hit_count"] == 99
+        assert got["miss_count"] == 8 and got["miss_n"] == [8.0, 8.0]
+        # a partial hit: every rank computes only what rank 0 lacks, and ends with rank 0's merged result
+        assert got["partial_a"] == [7.0] and got["partial_b"] == 8.0
+    assert ranks[0]["calls_after_hit"] == {"run": [], "inner": 1, "writes": 0}
+    assert ranks[1]["calls_after_hit"] == {"run": [], "inner": 0, "writes": 0}
+    # on a miss each rank computes once; only rank 0 goes through the cache (probe + real call) and writes it
+    assert ranks[0]["calls_after_miss"] == {"run": [["a", "b"]], "inner": 3, "writes": 1}
+    assert ranks[1]["calls_after_miss"] == {"run": [["a", "b"]], "inner": 0, "writes": 0}
+    assert ranks[0]["calls"]["run"][-1] == ranks[1]["calls"]["run"][-1] == ["b"]
+    assert ranks[1]["calls"]["inner"] == 0
 
 
 def test_world_from_env():
