@@ -18,6 +18,7 @@ from gan_eval.engine import Shard, run_pass
 from gan_eval.errors import UsageError
 from gan_eval.source import SourceOptions
 from gan_eval_plugins.laplacian import VarianceOfLaplacian
+from gan_eval_plugins.sources.datasets import load_dataset
 from gan_eval_plugins.sources.folder import FolderSource
 
 BIN = Path(sys.executable).parent
@@ -61,6 +62,10 @@ def register_metrics():
 '''
 
 
+#: sum states (moments, fid), gathered rows (laplacian, is, kid, pr)
+METRICS = ("moments", "laplacian", "fid", "is", "kid", "pr")
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
     return {**env, "OMP_NUM_THREADS": "1", "GAN_EVAL_CACHE_DIR": env.get("GAN_EVAL_CACHE_DIR", "/nonexistent-unused")}
@@ -68,18 +73,19 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> tuple[Path, Path, Path]:
-    """37 readable 16×12 RGB images plus one corrupt file in the second half (rank 1's shard), a
-    21-image reference, and the metric plugin file."""
+    """37 real MNIST test digits as PNGs plus one corrupt file in the second half (rank 1's shard),
+    21 training digits as the reference, and the metric plugin file."""
     root = tmp_path_factory.mktemp("dist")
-    rng = np.random.default_rng(7)
+    test_digits, _ = load_dataset("mnist5k", "test")
+    train_digits, _ = load_dataset("mnist5k", "train")
     generated, reference = root / "generated", root / "reference"
     generated.mkdir()
     reference.mkdir()
     for i in range(37):
-        Image.fromarray(rng.integers(0, 256, (16, 12, 3), dtype=np.uint8)).save(generated / f"{i:03d}.png")
+        Image.fromarray(test_digits[i * 7]).save(generated / f"{i:03d}.png")
     (generated / "030_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     for i in range(21):
-        Image.fromarray(rng.integers(0, 256, (16, 12, 3), dtype=np.uint8)).save(reference / f"{i:03d}.png")
+        Image.fromarray(train_digits[i * 11]).save(reference / f"{i:03d}.png")
     plugin = root / "moments_plugin.py"
     plugin.write_text(MOMENTS_PLUGIN)
     return generated, reference, plugin
@@ -87,7 +93,8 @@ def folders(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 def _score(prefix: list[str], folders, out: Path) -> subprocess.CompletedProcess:
     generated, reference, plugin = folders
-    args = [str(generated), "--ref", str(reference), "-m", "moments", "-m", "laplacian", "--plugin", str(plugin),
+    args = [str(generated), "--ref", str(reference), "--plugin", str(plugin), "--extractor", "mnist-cnn",
+            *[arg for name in METRICS for arg in ("-m", name)],
             "--skip-bad", "--batch-size", "5", "--device", "cpu", "--no-cache", "-q", "--out", str(out)]
     return subprocess.run([*prefix, "score", *args], capture_output=True, text=True, env=_env(), timeout=300)
 
@@ -101,7 +108,7 @@ def test_torchrun_two_processes_equal_one_process(folders, tmp_path):
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("single", "multi"))
     assert two["distributed"] == {"world_size": 2, "backend": "gloo"}
     assert "distributed" not in one
-    assert multi.stdout.count("generated:") == 1  # printed once, by rank 0
+    assert [line.startswith("generated:") for line in multi.stdout.splitlines()].count(True) == 1  # rank 0 alone prints
     # the corrupt file sits in rank 1's half: skipped there, counted once, images not lost or doubled
     assert two["inputs"]["generated"]["count"] == one["inputs"]["generated"]["count"] == 37
     assert two["inputs"]["generated"]["skipped"] == one["inputs"]["generated"]["skipped"]
@@ -110,12 +117,15 @@ def test_torchrun_two_processes_equal_one_process(folders, tmp_path):
 
     by_name = lambda record: {r["name"]: r["values"] for r in record["results"]}
     ones, twos = by_name(one), by_name(two)
-    assert ones.keys() == twos.keys() == {"moments", "laplacian"}
+    assert ones.keys() == twos.keys() == {"moments", "laplacian", "fid@mnist-cnn", "is@mnist-cnn", "kid@mnist-cnn", "pr@mnist-cnn"}
     for key, value in ones["moments"].items():  # all-reduced float64 sums: equal up to addition order
         assert twos["moments"][key] == pytest.approx(value, rel=1e-10, abs=0), key
     assert ones["moments"]["count"] == 37 and ones["moments"]["ref_count"] == 21
-    for key, value in ones["laplacian"].items():  # gathered rows in single-process order
-        assert twos["laplacian"][key] == pytest.approx(value, rel=1e-9), key
+    for name in ("laplacian", "fid@mnist-cnn", "is@mnist-cnn", "kid@mnist-cnn", "pr@mnist-cnn"):
+        # features come from batches cut differently (float32 rounding); rows gathered in the same order
+        for key, value in ones[name].items():
+            assert twos[name][key] == pytest.approx(value, rel=1e-6, abs=1e-9), (name, key)
+    assert ones["is@mnist-cnn"]["mean"] > 1.5  # real digits (10 splits of ~4), so the comparison is not between constants
 
 
 def test_session_merges_unequal_shards_and_consults_cache_on_rank0_only(tmp_path):
