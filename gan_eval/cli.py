@@ -177,7 +177,7 @@ def progress_bars(quiet: bool):
 
 @main.command("score")
 @click.argument("generated")
-@click.option("--ref", "reference", metavar="REFERENCE", help="Reference images (a spec like GENERATED) to compare with.")
+@click.option("--ref", "reference", metavar="REFERENCE", help="Reference images (a spec like GENERATED) to compare with, or their precomputed statistics: stats:FILE.npz from 'gan-eval stats' (or a pytorch-fid mu/sigma file, for fid only).")
 @click.option("-m", "--metric", "metrics", multiple=True, metavar="NAME", help=f"Metric to compute (repeatable). Default: those of {', '.join(DEFAULT_METRICS)} that are installed and apply.")
 @run_options
 @source_options
