@@ -14,6 +14,7 @@ is also a valid ``--ref stats:FILE``.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -205,7 +206,9 @@ def input_record(stats: StatsFile, result: PassResult | None) -> dict[str, Any]:
     source = stats.header.get("source", {})
     return {
         "kind": "stats", "spec": f"{PREFIX}{stats.path}", "format": stats.header.get("format"),
-        "made_from": source.get("spec"), "fingerprint": source.get("fingerprint"),
+        "file_sha256": hashlib.sha256(stats.path.read_bytes()).hexdigest(),
+        # the source's fingerprint under another name: "fingerprint" is what 'verify' re-opens as a source
+        "made_from": source.get("spec"), "source_fingerprint": source.get("fingerprint"),
         "count": source.get("count"), "skipped": source.get("skipped", []), "used": result is not None,
     }
 

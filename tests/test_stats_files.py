@@ -130,3 +130,14 @@ def test_image_npz_is_not_taken_for_stats(tmp_path):
     np.savez(tmp_path / "images.npz", images=np.zeros((2, 8, 8), dtype=np.uint8))
     assert stats_path(str(tmp_path / "images.npz")) is None
     assert stats_path(f"stats:{tmp_path / 'whatever.npz'}") == tmp_path / "whatever.npz"
+
+
+def test_record_and_verify_with_a_stats_reference(run_cli, files):
+    gen, ref, tmp = files
+    make_stats(run_cli, ref, tmp / "s.npz", "fid")
+    result = run_cli("score", gen, "--ref", f"stats:{tmp / 's.npz'}", "-m", "fid", "--out", tmp / "run.json", *COMMON)
+    assert result.exit_code == 0, result.output
+    reference = json.loads((tmp / "run.json").read_text())["inputs"]["reference"]
+    assert reference["kind"] == "stats" and reference["count"] == 70 and reference["made_from"].endswith("ref.npy")
+    result = run_cli("verify", tmp / "run.json")  # the record lists the plugin file
+    assert result.exit_code == 0, result.output
