@@ -26,7 +26,7 @@ def common_options(f):
         click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="Generator updates to train for (in total, also when resuming)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Images (and latents) per update."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seeds the initial weights and every random draw of every step."),
-        click.option("--lr", type=float, help="Learning rate (default per loss: gan 2e-4, wgan-clip 5e-5, wgan-gp 1e-4, mse 1e-3, joint 2e-4)."),
+        click.option("--lr", type=float, help="Learning rate (default per loss: gan 2e-4, wgan-clip 5e-5, wgan-gp 1e-4, mse 5e-3, joint 2e-4)."),
         click.option("--checkpoint-every", type=click.IntRange(min=1), default=200, show_default=True, help="Write the checkpoint and training state every N steps (and at the end)."),
         click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1 or auto. Exact resume is guaranteed on the CPU."),
         click.option("--resume", is_flag=True, help="Continue from OUT's training state (OUT minus .pt plus .train.pt) if it exists."),

@@ -41,7 +41,7 @@ def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0
     from gan_eval.plugins import load_registry
     from gan_eval.scoring import ScoreConfig
 
-    from .manifest import entry_for, new_manifest, upsert, write_manifest
+    from .manifest import entry_for, new_manifest, read_manifest, upsert, write_manifest
     from .sweep import finished
     from .sweep_score import score_manifest, summary_table, write_html
     from .training import TrainConfig, train
@@ -49,7 +49,7 @@ def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0
     teacher_d, student_d, teacher_steps, student_steps, count = preset
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "sweep.json"
-    manifest = new_manifest("demo", "mnist5k", None)
+    manifest = read_manifest(manifest_path) if manifest_path.is_file() else new_manifest("demo", "mnist5k", None)
     runs = [
         (out / f"teacher-d{teacher_d}.pt", TrainConfig(role="teacher", loss="gan", d=teacher_d, steps=teacher_steps, seed=seed, device=device)),
         (out / f"student-d{student_d}-mse.pt", TrainConfig(role="student", loss="mse", d=student_d, steps=student_steps, seed=seed, device=device,
