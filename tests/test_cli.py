@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from gan_eval import __version__
-from gan_eval.cli import main, score_command
+from gan_eval.cli import score_command
 
 REPO = Path(__file__).resolve().parents[1]
 

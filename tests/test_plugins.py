@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from gan_eval.errors import PluginError, UsageError
 from gan_eval.plugins import DISABLE_AUTOLOAD_ENV, load_registry
@@ -120,8 +121,6 @@ def test_plugin_file_is_listed_and_its_metric_scores(run_cli, image_folder):
     assert "gan_eval_brightness  [file, version ?]" in text and "metric: brightness - mean pixel value" in text
     result = run_cli("score", folder, "-m", "brightness", "--plugin", EXAMPLE_MODULE, "--json", "-q")
     assert result.exit_code == 0, result.output
-    from PIL import Image
-
     pixels = np.stack([np.asarray(Image.open(p)) for p in sorted(folder.iterdir())])
     assert json.loads(result.output)[0]["values"]["mean"] == pytest.approx(pixels.mean(), rel=1e-12)
 

@@ -10,7 +10,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from gan_eval.errors import InputError
 from gan_eval.record import SCHEMA, read_record, write_record
@@ -23,9 +25,6 @@ from gan_eval_plugins.sources.folder import FolderSource
 def recorded_run(tmp_path_factory):
     """A real ``gan-eval score ... --out`` run in a subprocess (so ``command`` is a real command line)."""
     work = tmp_path_factory.mktemp("record")
-    import numpy as np
-    from PIL import Image
-
     rng = np.random.default_rng(0)
     for name, count in (("gen", 5), ("ref", 4)):
         (work / name).mkdir()

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gan_eval.errors import InputError
+from gan_eval.images import float_to_uint8
 from gan_eval.source import SourceOptions
 from gan_eval_plugins.sources.arrays import NpySource, NpzSource
 
@@ -66,8 +67,6 @@ def test_stated_range_overrides_inference(tmp_path):
 def test_float_conversion_inverts_division_by_255(values):
     pixels = np.array(values, np.uint8)
     for value_range, floats in (("0,1", pixels / 255.0), ("-1,1", pixels / 127.5 - 1)):
-        from gan_eval.images import float_to_uint8
-
         assert np.array_equal(float_to_uint8(floats, value_range, "x"), pixels)
 
 
