@@ -14,7 +14,7 @@ from gan_eval.cli import main
 from gan_eval.plugins import load_registry
 from gan_eval_plugins.inception import standin_weights_file
 
-N = 16
+N = 10
 RTOL = 1e-4
 
 
@@ -26,11 +26,12 @@ def isolated(monkeypatch, tmp_path):
 
 
 def write_folder(folder, seeds):
-    """32×32 RGB PNGs, one per seed: a horizontal ramp plus per-pixel noise drawn from that seed."""
+    """32×32 RGB PNGs, one per seed: a horizontal ramp plus per-pixel noise drawn from that seed;
+    seeds ≥ N are also brighter, so that the sets differ clearly (KID well above float32 round-off)."""
     folder.mkdir()
     ramp = np.linspace(0, 200, 32)[None, :, None]
     for i, seed in enumerate(seeds):
-        noise = np.random.default_rng(seed).integers(-50, 50, (32, 32, 3))
+        noise = np.random.default_rng(seed).integers(-50, 50, (32, 32, 3)) + (40 if seed >= N else 0)
         Image.fromarray((ramp + noise).clip(0, 255).astype(np.uint8)).save(folder / f"{i:03d}.png")
     return folder
 
@@ -47,8 +48,8 @@ def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, tmp_path_factor
     result = CliRunner().invoke(main, [
         "score", str(generated), "--ref", str(reference), "-m", "fid", "-m", "is", "-m", "kid", "-m", "pr",
         "--extractor", "inception", "-O", f"inception.weights={weights}", "-O", "inception.allow_nonstandard=true",
-        "-O", "is.splits=4", "-O", "kid.subsets=20", "-O", "kid.subset_size=8", "-O", "pr.k=3",
-        "--device", "cpu", "--batch-size", "8", "-q", "--no-cache", "--json",
+        "-O", "is.splits=2", "-O", "kid.subsets=10", "-O", "kid.subset_size=5", "-O", "pr.k=3",
+        "--device", "cpu", "--batch-size", "10", "-q", "--no-cache", "--json",
     ])
     assert result.exit_code == 0, result.output
     ours = {r["name"].split("@")[0]: r["values"] for r in json.loads(result.output)}
@@ -56,8 +57,8 @@ def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, tmp_path_factor
     theirs = torch_fidelity.calculate_metrics(
         input1=str(generated), input2=str(reference), isc=True, fid=True, kid=True, prc=True,
         feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(weights),
-        isc_splits=4, kid_subsets=20, kid_subset_size=8, prc_neighborhood=3, rng_seed=2020,
-        cuda=False, batch_size=8, cache=False, save_cpu_ram=True, verbose=False,
+        isc_splits=2, kid_subsets=10, kid_subset_size=5, prc_neighborhood=3, rng_seed=2020,
+        cuda=False, batch_size=10, cache=False, save_cpu_ram=True, verbose=False,
     )
     pairs = {
         "fid": (ours["fid"]["fid"], theirs["frechet_inception_distance"]),
@@ -68,7 +69,7 @@ def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, tmp_path_factor
         "precision": (ours["pr"]["precision"], theirs["precision"]),
         "recall": (ours["pr"]["recall"], theirs["recall"]),
     }
-    assert ours["fid"]["fid"] > 1 and ours["is"]["mean"] > 1.05  # not a degenerate comparison
+    assert ours["fid"]["fid"] > 1 and ours["is"]["mean"] > 1.05 and ours["kid"]["mean"] > 0.01  # not degenerate
     assert 0 < ours["pr"]["precision"] + ours["pr"]["recall"] < 2
     for name, (a, b) in pairs.items():
         assert a == pytest.approx(b, rel=RTOL, abs=1e-9), name

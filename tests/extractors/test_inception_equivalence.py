@@ -86,9 +86,9 @@ def test_profiles_differ_where_they_should(weights):
 
 
 def test_batch_composition_does_not_change_features(weights):
-    """Each image's features are its own: a batch of 3 equals the images run one by one."""
+    """Each image's features are its own: a batch of 2 equals the images run one by one."""
     extractor = InceptionExtractor("cpu", weights=str(weights), allow_nonstandard=True)
-    x = images(32, False, n=3, seed=5)
+    x = images(32, False, n=2, seed=5)
     together = extractor(x)["features"]
-    alone = torch.cat([extractor(x[i:i + 1])["features"] for i in range(3)])
+    alone = torch.cat([extractor(x[i:i + 1])["features"] for i in range(2)])
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
