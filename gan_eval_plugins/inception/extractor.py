@@ -35,7 +35,7 @@ class InceptionExtractor(FeatureExtractor):
         "allow_nonstandard": Param(False, "accept a weights file whose SHA-256 is not the standard one (results are marked non-standard)"),
         "profile": Param("tf1", "preprocessing to 299x299: tf1 (TF1 bilinear, as torch-fidelity and the original code), pytorch-fid, clean (antialiased bicubic, as clean-fid)"),
         "dtype": Param("float32", "computation dtype: float32 or float64"),
-        "autocast": Param("", "mixed precision for speed (float16 or bfloat16; off by default; changes values slightly)"),
+        "autocast": Param("", "mixed precision for speed: float16 or bfloat16 (off by default; changes the values, so not for comparable numbers)"),
         "channels_last": Param(False, "use the channels-last memory format (may be faster on GPU; same values up to rounding)"),
     }
 
