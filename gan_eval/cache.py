@@ -108,7 +108,7 @@ def cached_reference_pass(
                 states[metric.name], count, skipped_records = hit
         missing = [m for m in metrics if m.name not in states]
         if not missing:
-            return PassResult(states, count, [Skip(**s) for s in skipped_records])
+            return PassResult(states, count, [Skip(**s) for s in skipped_records], _preview(source))
         result = run(source, missing)
         if write:
             record = {
@@ -121,3 +121,12 @@ def cached_reference_pass(
         return PassResult(states, result.count, result.skipped, result.preview)
 
     return reference_pass
+
+
+def _preview(source: Source, limit: int = 64):
+    """The first images, for the report's sample grid, when the pass itself was skipped (a hit)."""
+    try:
+        images = source.read(0, min(limit, len(source))).images
+    except Exception:  # a preview is a nicety: a source that cannot be read now is reported elsewhere
+        return None
+    return images if len(images) else None

@@ -40,6 +40,7 @@ def test_miss_then_hit_gives_the_same_values(setup):
     assert ref_seen == 0  # the reference was not read again
     assert second == first
     assert outcome2.inputs["reference"]["count"] == 60
+    assert outcome2.previews["reference"].shape == (60, 3, 8, 8)  # still shown in reports
 
 
 def test_partial_hit_computes_only_the_missing_metric(setup):
