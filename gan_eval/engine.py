@@ -150,7 +150,8 @@ def run_pass(
             skipped.extend(batch.skipped)
             if len(batch.images):
                 if count < preview:
-                    kept.append(np.array(batch.images[: preview - count]))  # a copy: not the (pinned) batch
+                    head = batch.images[: preview - count]  # copied: never keep the (pinned) batch alive
+                    kept.append(head.numpy().copy() if isinstance(head, torch.Tensor) else head.copy())
                 _update(metrics, states, _inputs(batch, device, extractor if wants_features else None), plugin_of)
                 count += len(batch.images)
             if progress is not None:
