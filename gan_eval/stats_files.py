@@ -137,7 +137,22 @@ def read_stats(path: str | Path) -> StatsFile:
         arrays[metric][accumulator] = value
     if "mu" in contents or "sigma" in contents:
         _check_mu_sigma(path, contents.get("mu"), contents.get("sigma"))
+    _check_builtin_shapes(path, arrays)
     return StatsFile(path, header, arrays)
+
+
+#: Array ranks of the built-in metrics' accumulators (third-party layouts are checked by their metric).
+_RANKS = {("fid", "count"): 0, ("fid", "sum"): 1, ("fid", "outer"): 2, ("kid", "features"): 2, ("pr", "features"): 2, ("is", "logits"): 2}
+
+
+def _check_builtin_shapes(path: Path, arrays: Mapping[str, Mapping[str, np.ndarray]]) -> None:
+    for (metric, name), rank in _RANKS.items():
+        value = arrays.get(metric, {}).get(name)
+        if value is not None and (value.ndim != rank or value.dtype.kind not in "fiu"):
+            raise InputError(path, f"array {metric}/{name} must be a {rank}-d numeric array, got shape {value.shape} of {value.dtype}")
+    fid = arrays.get("fid", {})
+    if "sum" in fid and "outer" in fid and fid["outer"].shape != (fid["sum"].size, fid["sum"].size):
+        raise InputError(path, f"fid/outer must be {fid['sum'].size}×{fid['sum'].size} to match fid/sum, got {fid['outer'].shape}")
 
 
 def _check_mu_sigma(path: Path, mu: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -141,3 +141,21 @@ def test_record_and_verify_with_a_stats_reference(run_cli, files):
     assert reference["kind"] == "stats" and reference["count"] == 70 and reference["made_from"].endswith("ref.npy")
     result = run_cli("verify", tmp / "run.json")  # the record lists the plugin file
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "replace, message",
+    [
+        ({"fid/outer": np.zeros((3, 4))}, "fid/outer must be"),
+        ({"fid/sum": np.zeros((2, 2))}, "fid/sum must be a 1-d"),
+    ],
+)
+def test_wrong_state_shapes_name_the_file(tmp_path, run_cli, files, replace, message):
+    _, ref, _ = files
+    make_stats(run_cli, ref, tmp_path / "good.npz", "fid")
+    with np.load(tmp_path / "good.npz") as archive:
+        contents = {**dict(archive), **replace}
+    np.savez(tmp_path / "bad-shapes.npz", **contents)
+    with pytest.raises(InputError, match=message) as info:
+        read_stats(tmp_path / "bad-shapes.npz")
+    assert "bad-shapes.npz" in str(info.value)
