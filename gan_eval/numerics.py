@@ -5,7 +5,8 @@ which changes Inception features in the 3rd-4th digit on Ampere and newer GPUs) 
 a CUDA run equals the CPU path within float32 rounding.
 
 Fast (``--fast``, opt-in): TF32 and cuDNN autotuning on, and extractors that declare the speed
-parameters ``channels_last`` / ``autocast`` get them (bfloat16). Fast results differ from exact ones
+parameters ``channels_last`` / ``autocast`` get them (channels-last everywhere; bfloat16 autocast on
+GPUs only). Fast results differ from exact ones
 (docs/performance.md measures by how much), so the run record marks them and the extractor's identity
 carries ``"numerics": "fast"``: reference caches never mix fast and exact statistics.
 """
@@ -28,12 +29,17 @@ def current() -> str:
     return _current.get()
 
 #: Extractor parameters set in fast mode when an extractor declares them (a user's -O value wins).
-FAST_EXTRACTOR_PARAMS: Mapping[str, Any] = {"channels_last": True, "autocast": "bfloat16"}
+#: On CPUs bfloat16 autocast made Inception slower here (docs/performance.md), so it is GPU-only.
+FAST_EXTRACTOR_PARAMS: Mapping[str, Mapping[str, Any]] = {
+    "cuda": {"channels_last": True, "autocast": "bfloat16"},
+    "cpu": {"channels_last": True},
+}
 
 
-def fast_extractor_params(declared: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """``given`` plus the fast-mode parameters the extractor declares and the user did not set."""
-    extra = {k: v for k, v in FAST_EXTRACTOR_PARAMS.items() if k in declared and k not in given}
+def fast_extractor_params(declared: Mapping[str, Any], given: Mapping[str, Any], device_type: str = "cuda") -> dict[str, Any]:
+    """``given`` plus the fast-mode parameters (for ``device_type``) the extractor declares and the user did not set."""
+    fast = FAST_EXTRACTOR_PARAMS.get(device_type, FAST_EXTRACTOR_PARAMS["cpu"])
+    extra = {k: v for k, v in fast.items() if k in declared and k not in given}
     return {**given, **extra}
 
 

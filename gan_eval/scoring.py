@@ -132,7 +132,7 @@ def _sampler(source: Source) -> Callable[[int], Any]:
 def _instantiate(registry: Registry, cls: type, device: torch.device, params: dict[str, Any]) -> FeatureExtractor:
     fast = numerics.current() == numerics.FAST
     if fast:
-        params = numerics.fast_extractor_params(getattr(cls, "params", {}), params)
+        params = numerics.fast_extractor_params(getattr(cls, "params", {}), params, device.type)
     try:
         extractor = cls(device, **params)
     except GanEvalError:

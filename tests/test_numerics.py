@@ -80,7 +80,7 @@ def test_exact_mode_turns_tf32_off_and_leaves_extractor_defaults(registry, image
 def test_fast_mode_sets_declared_params_and_marks_the_identity(registry, images):
     outcome = _score(registry, images, "fast")
     assert set(SpeedAwareExtractor.seen_flags) == {(True, True, True)}
-    assert SpeedAwareExtractor.instances[-1].p == {"channels_last": True, "autocast": "bfloat16"}
+    assert SpeedAwareExtractor.instances[-1].p == {"channels_last": True, "autocast": ""}  # bf16 only on GPUs
     assert outcome.extractor["numerics"] == "fast"  # so cache keys never mix fast and exact statistics
     assert outcome.results[0]["values"]["fid"] == pytest.approx(0.0, abs=1e-6)
     assert numerics.current() == numerics.EXACT and torch.backends.cuda.matmul.allow_tf32 is False
@@ -92,8 +92,9 @@ def test_fast_mode_keeps_a_users_explicit_choice(registry, images):
 
 
 def test_fast_params_only_for_declared_ones():
-    assert numerics.fast_extractor_params({"autocast": None}, {}) == {"autocast": "bfloat16"}
-    assert numerics.fast_extractor_params({}, {"x": 1}) == {"x": 1}
+    assert numerics.fast_extractor_params({"autocast": None}, {}, "cuda") == {"autocast": "bfloat16"}
+    assert numerics.fast_extractor_params({"autocast": None, "channels_last": None}, {}, "cpu") == {"channels_last": True}
+    assert numerics.fast_extractor_params({}, {"x": 1}, "cuda") == {"x": 1}
 
 
 def test_numerics_scopes_nest_and_restore():

@@ -1,0 +1,144 @@
+"""End-to-end folder scoring (FID + IS) against torch-fidelity and pytorch-fid, same images, same weights.
+
+Writes two folders of N 32×32 PNGs, builds the deterministic stand-in Inception weights (the standard
+file cannot be downloaded here; every tool loads the same file), then times, each in a fresh process
+and in interleaved rounds so that a shared machine's noise hits all alike:
+
+* gan-eval exact (default numerics) and gan-eval --fast: FID + IS, no cache;
+* torch-fidelity ``calculate_metrics(fid=True, isc=True)``, no cache, as it runs by default (DataLoader
+  with min(4, 2·CPUs) workers) and with ``save_cpu_ram=True`` (no workers: ``torch-fidelity-0w``);
+* pytorch-fid ``calculate_fid_given_paths`` (FID only: it has no IS).
+
+It prints images per second and the ratios measured in this run, and the FID deviation of fast mode
+from exact mode. Usage: ``.venv/bin/python benchmarks/end_to_end.py [--n 200] [--device cpu] [--rounds 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TOOLS = ("gan-eval", "gan-eval-fast", "torch-fidelity", "torch-fidelity-0w", "pytorch-fid")
+
+
+def write_folder(path: Path, n: int, seed: int) -> Path:
+    """N smooth-plus-noise 32×32 RGB PNGs (image-like statistics, not constant, not pure noise)."""
+    from PIL import Image
+
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        coarse = rng.uniform(0, 255, (4, 4, 3))
+        smooth = np.kron(coarse, np.ones((8, 8, 1)))
+        image = np.clip(smooth + rng.normal(0, 20, (32, 32, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(path / f"{i:05d}.png")
+    return path
+
+
+def run_tool(tool: str, generated: str, reference: str, weights: str, device: str, batch_size: int) -> dict:
+    """Score once with ``tool`` in this process; returns seconds and values."""
+    import torch
+
+    if tool.startswith("gan-eval"):
+        from gan_eval.plugins import load_registry
+        from gan_eval.scoring import ScoreConfig, score
+
+        config = ScoreConfig(
+            generated=generated, reference=reference, metrics=["fid", "is"], extractor="inception",
+            extractor_params={"weights": weights, "allow_nonstandard": True}, batch_size=batch_size,
+            device=device, use_cache=False, numerics="fast" if tool.endswith("fast") else "exact",
+        )
+        registry = load_registry()
+        start = time.perf_counter()
+        outcome = score(registry, config)
+        seconds = time.perf_counter() - start
+        values = {r["name"].split("@")[0]: r["values"] for r in outcome.results}
+        return {"seconds": seconds, "fid": values["fid"]["fid"], "is": values["is"]["mean"]}
+    if tool.startswith("torch-fidelity"):
+        import torch_fidelity
+
+        start = time.perf_counter()
+        out = torch_fidelity.calculate_metrics(
+            input1=generated, input2=reference, fid=True, isc=True, feature_extractor="inception-v3-compat",
+            feature_extractor_weights_path=weights, cuda=device.startswith("cuda"), batch_size=batch_size,
+            cache=False, verbose=False, save_cpu_ram=tool.endswith("-0w"),  # -0w: no DataLoader workers
+        )
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "fid": out["frechet_inception_distance"], "is": out["inception_score_mean"]}
+    if tool == "pytorch-fid":
+        import pytorch_fid.inception as pfi
+        from pytorch_fid.fid_score import calculate_fid_given_paths
+
+        pfi.load_state_dict_from_url = lambda *a, **k: torch.load(weights, map_location="cpu", weights_only=True)
+        start = time.perf_counter()
+        fid = calculate_fid_given_paths([generated, reference], batch_size, device, 2048, num_workers=0)
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "fid": float(fid), "is": None}
+    raise ValueError(tool)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="images per folder (two folders are scored)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved repetitions; the median is reported")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ", ".join(TOOLS))
+    parser.add_argument("--work", help="folder for images and weights (default: a temporary one)")
+    parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: score once with this tool, print JSON
+    parser.add_argument("--paths", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        print(json.dumps(run_tool(args.run, *args.paths, args.device, args.batch_size)))
+        return
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="gan-eval-bench-"))
+    generated = write_folder(work / f"generated-{args.n}", args.n, seed=1)
+    reference = write_folder(work / f"reference-{args.n}", args.n, seed=2)
+    from gan_eval_plugins.inception import standin_weights_file
+
+    weights = standin_weights_file(work)
+    tools = args.tools.split(",")
+    runs: dict[str, list[dict]] = {t: [] for t in tools}
+    env = {**os.environ, "GAN_EVAL_CACHE_DIR": str(work / "cache")}
+    for round_ in range(args.rounds):
+        for tool in tools:
+            cmd = [sys.executable, __file__, "--run", tool, "--paths", str(generated), str(reference), str(weights),
+                   "--device", args.device, "--batch-size", str(args.batch_size)]
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if done.returncode != 0:
+                sys.exit(f"{tool} failed:\n{done.stderr[-3000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            runs[tool].append(result)
+            print(f"round {round_ + 1} {tool:15s} {result['seconds']:8.1f} s  FID {result['fid']:.6g}  IS {result['is']}", flush=True)
+
+    images = 2 * args.n
+    seconds = {t: statistics.median(r["seconds"] for r in runs[t]) for t in tools}
+    print(f"\n{images} images (2 folders × {args.n}, 32×32 PNG), device {args.device}, batch {args.batch_size}, "
+          f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}, {os.cpu_count()} CPUs")
+    for tool in tools:
+        print(f"{tool:15s} {images / seconds[tool]:8.2f} images/s  (median of {len(runs[tool])})")
+    for ours in ("gan-eval", "gan-eval-fast"):
+        for peer in ("torch-fidelity", "torch-fidelity-0w", "pytorch-fid"):
+            if ours in seconds and peer in seconds:
+                print(f"throughput {ours} / {peer}: {seconds[peer] / seconds[ours]:.2f}x")
+    if "gan-eval" in runs and "gan-eval-fast" in runs:
+        exact, fast = runs["gan-eval"][0], runs["gan-eval-fast"][0]
+        print(f"fast-mode deviation: FID {fast['fid']:.6g} vs exact {exact['fid']:.6g} "
+              f"({abs(fast['fid'] - exact['fid']) / exact['fid']:.2e} relative); IS {fast['is']:.6g} vs {exact['is']:.6g}")
+    if "gan-eval" in runs and "torch-fidelity" in runs:
+        a, b = runs["gan-eval"][0]["fid"], runs["torch-fidelity"][0]["fid"]
+        print(f"FID gan-eval vs torch-fidelity (same tf1 preprocessing): {a:.8g} vs {b:.8g} ({abs(a - b) / b:.1e} relative)")
+
+
+if __name__ == "__main__":
+    main()
