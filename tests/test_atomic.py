@@ -80,3 +80,16 @@ def test_a_killed_writer_leaves_the_old_file(existing):
     assert existing.read_text() == OLD
     leftovers = [p for p in os.listdir(existing.parent) if p != "out.json"]
     assert all(p.startswith(".out.json.") and p.endswith(".tmp") for p in leftovers)  # hidden, never the target
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    from gan_eval.atomic import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "shared.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o644
