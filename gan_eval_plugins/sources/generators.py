@@ -136,6 +136,11 @@ class _SampledSource(Source):
         """(native channels, height, width)."""
         raise NotImplementedError
 
+    def _probe(self) -> tuple[int, int, int]:
+        """Generate block 0 now: checks the generator early and tells its image shape."""
+        first = self._block(0)
+        return self.native_channels, int(first.shape[2]), int(first.shape[3])
+
     def _identity(self) -> str:
         """What the fingerprint hashes besides seed and count (e.g. the weights file's hash)."""
         raise NotImplementedError
@@ -218,11 +223,6 @@ class TorchScriptSource(_SampledSource):
         self._sha256 = sha256_file(self.path)
         self._native = self._probe()
 
-    def _probe(self) -> tuple[int, int, int]:
-        """Generate block 0 now: checks the generator early and tells its image shape."""
-        first = self._block(0)
-        return self.native_channels, int(first.shape[2]), int(first.shape[3])
-
     def _generate(self, block: int) -> Any:
         try:
             return self.module(block_latents(self.seed, block, self.latent_shape).to(self.device))
@@ -248,7 +248,7 @@ class CallableSource(_SampledSource):
         self.function = self.import_function(target)
         self.latent_shape = parse_latent_shape(options.extra["latent"], self.spec) if "latent" in options.extra else None
         self.value_range = options.value_range or "-1,1"
-        self._native = TorchScriptSource._probe(self)
+        self._native = self._probe()
 
     def import_function(self, target: str) -> Callable[..., Any]:
         module_name, sep, attr = target.partition(":")
