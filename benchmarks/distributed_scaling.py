@@ -3,7 +3,7 @@
 Each configuration gets the same total number of torch threads (``--threads``, default 2 = this
 machine's cores): one process with T threads against P processes with T/P threads each, so the
 ratio measures what sharding + merging cost or gain, not extra hardware. It scores a folder of
-32×32 PNGs with FID + IS through the stand-in Inception weights (the network dominates, as in real
+32×32 PNGs against another with FID + IS through the stand-in Inception weights (the network dominates, as in real
 use), checks that the values agree, and prints efficiency = t(1 process) / t(P processes).
 
 Usage: ``.venv/bin/python benchmarks/distributed_scaling.py [--n 128] [--procs 2] [--threads 2]``
@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from end_to_end import write_folder  # noqa: E402
 
 
-def score(prefix: list[str], threads: int, folder: Path, weights: Path, out: Path, batch_size: int) -> float:
+def score(prefix: list[str], threads: int, folder: Path, reference: Path, weights: Path, out: Path, batch_size: int) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "GAN_EVAL_CACHE_DIR": str(out.parent / "cache")}
-    cmd = [*prefix, "score", str(folder), "-m", "fid", "-m", "is", "--ref", str(folder), "--extractor", "inception",
+    cmd = [*prefix, "score", str(folder), "-m", "fid", "-m", "is", "--ref", str(reference), "--extractor", "inception",
            "-O", f"inception.weights={weights}", "-O", "inception.allow_nonstandard=true", "--device", "cpu",
            "--no-cache", "--batch-size", str(batch_size), "-q", "--out", str(out)]
     start = time.perf_counter()
@@ -48,15 +48,15 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="gan-eval-scaling-"))
     folder = write_folder(work / f"images-{args.n}", args.n, seed=3)
+    reference = write_folder(work / f"reference-{args.n}", args.n, seed=4)
     from gan_eval_plugins.inception import standin_weights_file
 
     weights = standin_weights_file(work)
-    single = score([str(BIN / "gan-eval")], args.threads, folder, weights, work / "single.json", args.batch_size)
+    single = score([str(BIN / "gan-eval")], args.threads, folder, reference, weights, work / "single.json", args.batch_size)
     multi = score([str(BIN / "torchrun"), "--standalone", "--nproc-per-node", str(args.procs), "-m", "gan_eval"],
-                  max(1, args.threads // args.procs), folder, weights, work / "multi.json", args.batch_size)
+                  max(1, args.threads // args.procs), folder, reference, weights, work / "multi.json", args.batch_size)
     values = [{r["name"]: r["values"] for r in json.loads((work / f).read_text())["results"]} for f in ("single.json", "multi.json")]
-    # the folder is scored against itself: every image goes through the network twice per run
-    images = 2 * args.n
+    images = 2 * args.n  # generated and reference folders
     print(f"{images} images through Inception (stand-in weights), {args.threads} threads in total, {os.cpu_count()} CPUs")
     print(f"1 process × {args.threads} threads:            {single:7.1f} s  ({images / single:.2f} images/s)")
     print(f"{args.procs} processes × {max(1, args.threads // args.procs)} threads (torchrun, gloo): {multi:7.1f} s  ({images / multi:.2f} images/s)")

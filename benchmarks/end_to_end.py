@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,8 +45,20 @@ def write_folder(path: Path, n: int, seed: int) -> Path:
     return path
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (DataLoader workers)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_tool(tool: str, generated: str, reference: str, weights: str, device: str, batch_size: int) -> dict:
-    """Score once with ``tool`` in this process; returns seconds and values."""
+    """Score once with ``tool`` in this process; returns wall seconds, CPU seconds and values."""
+    cpu_start = cpu_seconds()
+    result = _run_tool(tool, generated, reference, weights, device, batch_size)
+    return {**result, "cpu_seconds": cpu_seconds() - cpu_start}
+
+
+def _run_tool(tool: str, generated: str, reference: str, weights: str, device: str, batch_size: int) -> dict:
     import torch
 
     if tool.startswith("gan-eval"):
@@ -119,18 +132,22 @@ def main() -> None:
                 sys.exit(f"{tool} failed:\n{done.stderr[-3000:]}")
             result = json.loads(done.stdout.strip().splitlines()[-1])
             runs[tool].append(result)
-            print(f"round {round_ + 1} {tool:15s} {result['seconds']:8.1f} s  FID {result['fid']:.6g}  IS {result['is']}", flush=True)
+            print(f"round {round_ + 1} {tool:17s} {result['seconds']:8.1f} s wall {result['cpu_seconds']:8.1f} s CPU  "
+                  f"FID {result['fid']:.6g}  IS {result['is']}", flush=True)
 
     images = 2 * args.n
-    seconds = {t: statistics.median(r["seconds"] for r in runs[t]) for t in tools}
     print(f"\n{images} images (2 folders × {args.n}, 32×32 PNG), device {args.device}, batch {args.batch_size}, "
           f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}, {os.cpu_count()} CPUs")
-    for tool in tools:
-        print(f"{tool:15s} {images / seconds[tool]:8.2f} images/s  (median of {len(runs[tool])})")
-    for ours in ("gan-eval", "gan-eval-fast"):
-        for peer in ("torch-fidelity", "torch-fidelity-0w", "pytorch-fid"):
-            if ours in seconds and peer in seconds:
-                print(f"throughput {ours} / {peer}: {seconds[peer] / seconds[ours]:.2f}x")
+    for clock in ("seconds", "cpu_seconds"):
+        seconds = {t: statistics.median(r[clock] for r in runs[t]) for t in tools}
+        label = "wall clock" if clock == "seconds" else "CPU time (less sensitive to other users of a shared machine)"
+        print(f"-- by {label}, median of {args.rounds} round(s):")
+        for tool in tools:
+            print(f"{tool:17s} {images / seconds[tool]:8.2f} images/s")
+        for ours in ("gan-eval", "gan-eval-fast"):
+            for peer in ("torch-fidelity", "torch-fidelity-0w", "pytorch-fid"):
+                if ours in seconds and peer in seconds:
+                    print(f"throughput {ours} / {peer}: {seconds[peer] / seconds[ours]:.2f}x")
     if "gan-eval" in runs and "gan-eval-fast" in runs:
         exact, fast = runs["gan-eval"][0], runs["gan-eval-fast"][0]
         print(f"fast-mode deviation: FID {fast['fid']:.6g} vs exact {exact['fid']:.6g} "
