@@ -36,6 +36,23 @@ def record_path(checkpoint: str | Path) -> Path:
     return path.with_suffix(".json")
 
 
+def remove_stale_temporaries(checkpoint: str | Path) -> list[Path]:
+    """Delete temporary files a killed run left beside ``checkpoint``, its record and training state.
+
+    Writes are atomic (temporary file, then rename), so a SIGKILL mid-write leaves the old file intact
+    plus an orphaned ``.NAME.XXXX.tmp`` that nothing reads; a rerun clears them so they do not pile up.
+    """
+    removed = []
+    for target in (Path(checkpoint), record_path(checkpoint), train_state_path(checkpoint)):
+        for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+            try:
+                tmp.unlink()
+                removed.append(tmp)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
 def save_torch(path: str | Path, payload: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(payload, buffer)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,8 @@ import torch.nn.functional as F
 from gan_eval import __version__
 from gan_eval.errors import InputError, UsageError
 
-from .checkpoint import (CHECKPOINT_FORMAT, TRAIN_STATE_FORMAT, file_sha256, load_generator, load_torch,
-                         save_generator, save_torch, train_state_path)
+from .checkpoint import (CHECKPOINT_FORMAT, TRAIN_STATE_FORMAT, file_sha256, load_generator, load_torch, read_checkpoint,
+                         record_path, remove_stale_temporaries, save_generator, save_torch, train_state_path)
 from .data import TrainingData, load_training_images, stream
 from .models import Architecture, build_pair, count_parameters
 
@@ -278,6 +279,7 @@ def train(
     out = Path(out)
     trainer = Trainer(config)
     state_file = train_state_path(out)
+    remove_stale_temporaries(out)
     if resume and state_file.is_file():
         trainer.restore(out)
     elif state_file.is_file() and not overwrite:
@@ -303,6 +305,18 @@ def train(
             bar.close()
     if trainer.step > config.steps:
         raise UsageError(f"{state_file} is already at step {trainer.step}, beyond --steps {config.steps}")
-    if not out.is_file():  # resumed a run that had already finished
+    if not checkpoint_is_current(out, trainer.step):  # resumed a finished run, or one killed mid-save
         trainer.save(out)
     return trainer.record(out)
+
+
+def checkpoint_is_current(out: Path, step: int) -> bool:
+    """Whether ``out`` and ``out.json`` both describe ``step``. ``save`` writes the training state first,
+    so a run killed right after it has a checkpoint one interval behind its state; resuming such a
+    finished run must rewrite the checkpoint instead of keeping the stale one."""
+    try:
+        saved = read_checkpoint(out)["record"].get("steps")
+        listed = json.loads(record_path(out).read_text(encoding="utf-8")).get("steps")
+    except (InputError, OSError, ValueError, AttributeError):
+        return False
+    return saved == step and listed == step
