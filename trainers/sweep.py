@@ -15,7 +15,7 @@ import click
 
 from gan_eval.errors import UsageError
 
-from .checkpoint import read_checkpoint
+from .checkpoint import read_checkpoint, record_path
 from .commands import common_options, config_from
 from .manifest import entry_for, new_manifest, read_manifest, relative, upsert, write_manifest
 from .training import TrainConfig, train
@@ -49,7 +49,7 @@ def planned_runs(base: TrainConfig, ds: list[int], teacher: str | None, kinds: l
 
 
 def finished(checkpoint: Path, steps: int) -> bool:
-    if not checkpoint.is_file():
+    if not checkpoint.is_file() or not record_path(checkpoint).is_file():  # a kill can fall between the two
         return False
     return int(read_checkpoint(checkpoint)["record"].get("steps", 0)) >= steps
 
