@@ -258,31 +258,7 @@ def score(
             reference_pass = reference_guard(reference_pass)
         ref_pass = reference_pass(reference, ref_metrics, run) if ref_metrics else None
 
-    results = []
-    for metric in metrics:
-        ref_state = ref_pass.states.get(metric.name) if ref_pass and metric.uses_reference() else None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                values = metric.compute(gen_pass.states[metric.name], ref_state)
-            except GanEvalError:
-                raise
-            except Exception as exc:
-                raise PluginError(plugin_of[metric.name], f"metric {metric.name!r} failed in compute(): {type(exc).__name__}: {exc}") from exc
-        bad = {k: v for k, v in values.items() if not math.isfinite(float(v))}
-        if bad:
-            raise PluginError(plugin_of[metric.name], f"metric {metric.name!r} produced non-finite values {bad} (inputs may contain NaN/Inf, or too few images)")
-        metric_notes = [str(w.message) for w in caught]
-        notes.extend(f"{metric.name}: {n}" for n in metric_notes)
-        results.append({
-            "name": result_name(metric, extractor),
-            **metric.describe(),
-            "plugin": plugin_of[metric.name],
-            "extractor": extractor.name if extractor is not None and metric.requires & {"features", "logits"} else None,
-            "values": {k: float(v) for k, v in values.items()},
-            "warnings": metric_notes,
-            **metric_details(metric, gen_pass.states[metric.name], ref_state, plugin_of[metric.name]),
-        })
+    results = [compute_result(metric, gen_pass, ref_pass, extractor, plugin_of[metric.name], notes) for metric in metrics]
 
     for checkpoint in snapshots:  # the job is complete: its snapshots are no longer needed
         checkpoint.clear()
@@ -293,6 +269,37 @@ def score(
         inputs["reference"] = _input_record(reference, ref_pass) if ref_pass else {**reference.info(), "spec": reference.spec, "used": False}
     previews = {"generated": gen_pass.preview, "reference": ref_pass.preview if ref_pass else None}
     return ScoreOutcome(results, inputs, extractor.identity() if extractor else None, notes, str(device), previews)
+
+
+def compute_result(
+    metric: Metric, gen_pass: PassResult, ref_pass: PassResult | None, extractor: FeatureExtractor | None,
+    plugin: str, notes: list[str],
+) -> dict[str, Any]:
+    """One metric's entry in the record: its values (all finite), warnings, details and description."""
+    ref_state = ref_pass.states.get(metric.name) if ref_pass and metric.uses_reference() else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            values = metric.compute(gen_pass.states[metric.name], ref_state)
+        except GanEvalError:
+            raise
+        except Exception as exc:
+            raise PluginError(plugin, f"metric {metric.name!r} failed in compute(): {type(exc).__name__}: {exc}") from exc
+    bad = {k: v for k, v in values.items() if not math.isfinite(float(v))}
+    if bad:
+        raise PluginError(plugin, f"metric {metric.name!r} produced non-finite values {bad} (inputs may contain NaN/Inf, or too few images)")
+    metric_notes = [str(w.message) for w in caught]
+    notes.extend(f"{metric.name}: {n}" for n in metric_notes)
+    uses_extractor = extractor is not None and bool(metric.requires & {"features", "logits"})
+    return {
+        "name": result_name(metric, extractor),
+        **metric.describe(),
+        "plugin": plugin,
+        "extractor": extractor.name if uses_extractor else None,
+        "values": {k: float(v) for k, v in values.items()},
+        "warnings": metric_notes,
+        **metric_details(metric, gen_pass.states[metric.name], ref_state, plugin),
+    }
 
 
 #: Largest ``details`` a metric may store in the record (JSON characters); larger ones are an error.
