@@ -149,3 +149,23 @@ def test_palette_cmyk_rgba_gray_decode_to_the_right_rgb(tmp_path):
 
     Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.tif")
     np.testing.assert_array_equal(decode(tmp_path / "cmyk.tif"), np.asarray(Image.open(tmp_path / "cmyk.tif").convert("RGB")).transpose(2, 0, 1))
+
+
+GENERATORS = '''
+import torch
+def wide(z):      # tanh forgotten: values far outside [-1, 1]
+    return torch.full((z.shape[0], 3, 8, 8), 3.0)
+def inf(z):
+    return torch.full((z.shape[0], 3, 8, 8), float("inf"))
+def short(z):     # one image too few
+    return torch.zeros(z.shape[0] - 1, 3, 8, 8)
+'''
+
+
+@pytest.mark.parametrize("name, problem", [("wide", "outside the stated range"), ("inf", "NaN or Inf"), ("short", "images for")])
+def test_generator_outputs_that_would_give_wrong_numbers_are_errors(tmp_path, monkeypatch, name, problem):
+    (tmp_path / "bad_generators.py").write_text(GENERATORS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = _score(f"callable:bad_generators:{name}", "--num", "10", "--source-option", "latent=16")
+    assert result.exit_code == 1
+    assert f"bad_generators:{name}" in result.output and problem in result.output
