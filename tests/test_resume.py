@@ -108,3 +108,41 @@ def test_corrupt_snapshot_starts_afresh(tmp_path):
     assert result.count == 100
     reference = run_pass(source, [metric], None, batch_size=50)
     np.testing.assert_array_equal(result.states["laplacian"].numpy("values"), reference.states["laplacian"].numpy("values"))
+
+
+def test_kill_9_during_the_reference_pass_leaves_no_cache_entry_and_the_rerun_is_right(tmp_path):
+    plugin = tmp_path / "slow_plugin.py"
+    plugin.write_text(SLOW_PLUGIN)
+    cache, out, log = tmp_path / "cache", tmp_path / "run.json", tmp_path / "batches.log"
+    env = {**os.environ, "SLOW_LOG": str(log), "SLOW_SECONDS": "0.1", "GAN_EVAL_CACHE_DIR": str(cache)}
+    cmd = [
+        sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "--ref", "dataset:mnist5k:train",
+        "-m", "slow_laplacian", "-q", "--plugin", str(plugin), "--batch-size", "100", "--out", str(out),
+    ]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not log.exists() or len(log.read_text().splitlines()) < 14:  # 10 generated batches, then the reference's
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "the run did not reach its reference pass"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert not [p for p in cache.rglob("*") if p.is_file()], "a killed reference pass must not leave a cache entry"
+
+    env["SLOW_SECONDS"] = "0"
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    entries = [p for p in cache.rglob("*.npz")]
+    assert len(entries) == 1 and not list(cache.rglob("*.tmp"))
+    first = json.loads(out.read_text())["results"][0]["values"]
+
+    log.unlink()
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    assert len(log.read_text().splitlines()) == 10, "the third run reads the reference from the cache"
+    assert json.loads(out.read_text())["results"][0]["values"] == first
+    straight = subprocess.run(
+        [sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "--ref", "dataset:mnist5k:train",
+         "-m", "laplacian", "-q", "--json", "--no-cache"], check=True, capture_output=True, text=True,
+    )
+    for key, value in json.loads(straight.stdout)[0]["values"].items():
+        assert first[key] == pytest.approx(value, rel=1e-12)
