@@ -29,8 +29,14 @@ class Shard:
     rank: int = 0
     world: int = 1
 
-    def bounds(self, total: int) -> tuple[int, int]:
-        return total * self.rank // self.world, total * (self.rank + 1) // self.world
+    def bounds(self, total: int, batch_size: int = 1) -> tuple[int, int]:
+        """This rank's ``[start, stop)``, cut at whole batches: every rank then runs exactly the
+        batches a single process would, so the extractor sees the same inputs and the features,
+        hence the merged states, equal the single-process ones (not merely to float32 rounding)."""
+        batches = -(-total // batch_size)
+        start = batches * self.rank // self.world * batch_size
+        stop = batches * (self.rank + 1) // self.world * batch_size
+        return min(start, total), min(stop, total)
 
 
 @dataclass
@@ -91,7 +97,7 @@ def iter_batches(
 ) -> Iterator[Batch]:
     """Batches of this shard's slice, in order, from batch ``first_batch`` on (to resume); decoded in
     ``workers`` processes when > 0."""
-    start, stop = shard.bounds(len(source))
+    start, stop = shard.bounds(len(source), batch_size)
     dataset = _BatchRanges(source, min(start + first_batch * batch_size, stop), stop, batch_size)
     if workers <= 0:
         for index in range(len(dataset)):

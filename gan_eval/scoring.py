@@ -230,7 +230,7 @@ def score(
     snapshots: list[PassCheckpoint] = []
 
     def run(source: Source, subset: list[Metric]) -> PassResult:
-        start, stop = shard.bounds(len(source))
+        start, stop = shard.bounds(len(source), config.batch_size)
         tick = progress_factory(source.spec, stop - start) if progress_factory else None
         checkpoint = _pass_checkpoint(resume_dir, resume_every, source, subset, extractor, config, shard)
         if checkpoint is not None:

@@ -184,3 +184,14 @@ def test_state_holds_exact_sums_of_what_was_read():
     state: State = WHOLE.states["pixels"]
     assert state.get("count").item() == IMAGES.size
     assert state.get("total").item() == float(IMAGES.astype(np.int64).sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 500), st.integers(1, 9), st.integers(1, 64))
+def test_shards_cut_at_whole_batches(total, world, batch_size):
+    bounds = [Shard(rank, world).bounds(total, batch_size) for rank in range(world)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == total
+    assert all(bounds[i][1] == bounds[i + 1][0] for i in range(world - 1))
+    assert all(lo % batch_size == 0 for lo, _ in bounds)  # each rank's batches are the single process's
+    sizes = [hi - lo for lo, hi in bounds]
+    assert max(sizes) - min(sizes) <= batch_size
