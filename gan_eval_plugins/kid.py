@@ -27,7 +27,7 @@ import torch
 
 import gan_eval
 from gan_eval.errors import GanEvalError
-from gan_eval.metric import Metric
+from gan_eval_plugins.feature_rows import FeatureRowsMetric
 from gan_eval.params import Param
 
 #: Largest kernel matrix (elements) precomputed once for all subsets: 64 Mi float64 = 512 MiB.
@@ -108,11 +108,9 @@ def _membership(draws, side: int, used: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(weights).to(device)
 
 
-class KernelDistance(Metric):
+class KernelDistance(FeatureRowsMetric):
     name = "kid"
     summary = "Kernel Inception Distance: unbiased MMD², cubic polynomial kernel, 100 seeded subsets of 1000"
-    requires = frozenset({"features"})
-    reference = "required"
     primary = "mean"
     higher_is_better = False
     state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
@@ -122,16 +120,8 @@ class KernelDistance(Metric):
         "seed": Param(2020, "seed of the subset draws (numpy RandomState, torch-fidelity's order; 2020 is its default)"),
     }
 
-    def state_spec(self):
-        return {"features": "cat"}
-
-    def update(self, state, inputs):
-        state.append("features", inputs["features"])
-
     def compute(self, generated, reference):
-        x, y = generated.get("features"), reference.get("features")
-        if x is None or y is None:
-            raise GanEvalError("kid: the generated or the reference set has no images")
+        x, y = self.feature_pair(generated, reference)
         size = self.p["subset_size"]
         if min(len(x), len(y)) < size:
             size = min(len(x), len(y))

@@ -14,7 +14,7 @@ import torch
 
 import gan_eval
 from gan_eval.errors import GanEvalError
-from gan_eval.metric import Metric
+from gan_eval_plugins.feature_rows import FeatureRowsMetric
 from gan_eval.params import Param
 
 #: Distance-matrix elements computed at once (float64: 128 MiB).
@@ -49,26 +49,16 @@ def precision_recall(generated: torch.Tensor, reference: torch.Tensor, k: int = 
     return precision, recall
 
 
-class PrecisionRecall(Metric):
+class PrecisionRecall(FeatureRowsMetric):
     name = "pr"
     summary = "improved precision and recall (k-NN manifolds, k = 3), F-score; torch-fidelity's definitions"
-    requires = frozenset({"features"})
-    reference = "required"
     primary = "f_score"
     higher_is_better = True
     state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
     params = {"k": Param(3, "the k-th nearest neighbour sets each point's radius")}
 
-    def state_spec(self):
-        return {"features": "cat"}
-
-    def update(self, state, inputs):
-        state.append("features", inputs["features"])
-
     def compute(self, generated, reference):
-        x, y = generated.get("features"), reference.get("features")
-        if x is None or y is None:
-            raise GanEvalError("pr: the generated or the reference set has no images")
+        x, y = self.feature_pair(generated, reference)
         if self.p["k"] < 1:
             raise GanEvalError("pr: k must be at least 1")
         try:
