@@ -8,7 +8,6 @@ pickled code to load is refused, and nothing in it is ever executed.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import pickle
@@ -19,6 +18,7 @@ import torch
 
 from gan_eval.atomic import atomic_write_bytes, atomic_write_text
 from gan_eval.errors import InputError
+from gan_eval.hashing import sha256_file
 
 from .models import Architecture, Generator
 
@@ -106,9 +106,4 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     return generator.to(device).eval(), record
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+file_sha256 = sha256_file  # the checkpoint hash recorded for a student's teacher

@@ -9,7 +9,6 @@ mtime) because hashing 95 MB on every run is wasted time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import torch
 
 from gan_eval.atomic import atomic_write_text
 from gan_eval.errors import InputError, UsageError
+from gan_eval.hashing import sha256_file
 
 STANDARD_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 FILE_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
@@ -139,11 +139,7 @@ def file_sha256(path: Path) -> str:
 
 
 def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def _read_hash_cache(cache_file: Path) -> dict:

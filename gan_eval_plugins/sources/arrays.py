@@ -16,6 +16,7 @@ import numpy as np
 
 import gan_eval
 from gan_eval.errors import InputError
+from gan_eval.hashing import update_from_file
 from gan_eval.images import float_to_uint8, infer_value_range, to_rgb_uint8, to_uint8
 from gan_eval.source import Batch, Source, SourceOptions
 
@@ -85,9 +86,7 @@ class _ArraySource(Source):
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             digest = hashlib.sha256(f"{self.kind};key={self.options.extra.get('key')};range={self.value_range};layout={self.layout};count={self.count}\n".encode())
-            with open(self.path, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
+            update_from_file(digest, self.path)
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 

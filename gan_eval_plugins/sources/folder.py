@@ -13,6 +13,7 @@ from PIL import Image
 
 import gan_eval
 from gan_eval.errors import InputError
+from gan_eval.hashing import update_from_file
 from gan_eval.images import parse_size, resize_chw, to_rgb_uint8
 from gan_eval.source import Batch, Skip, Source, SourceOptions
 
@@ -163,9 +164,7 @@ class FolderSource(Source):
             for path in self.files:
                 digest.update(path.relative_to(self.root).as_posix().encode() + b"\0")
                 try:
-                    with open(path, "rb") as handle:
-                        for chunk in iter(lambda: handle.read(1 << 20), b""):
-                            digest.update(chunk)
+                    update_from_file(digest, path)
                 except OSError as exc:
                     digest.update(f"unreadable:{exc.errno}".encode())
                 digest.update(b"\0")

@@ -31,6 +31,7 @@ import torch
 
 import gan_eval
 from gan_eval.errors import InputError
+from gan_eval.hashing import sha256_file
 from gan_eval.images import float_to_uint8
 from gan_eval.source import Batch, Source, SourceOptions
 
@@ -60,14 +61,6 @@ def parse_latent_shape(text: str, where: str) -> tuple[int, ...]:
     if not shape or min(shape) < 1:
         raise InputError(where, f"latent={text!r} is not a latent shape (e.g. latent=100 or latent=100,1,1)")
     return shape
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _SampledSource(Source):
