@@ -80,13 +80,21 @@ def write_record(path: str | Path, record: dict[str, Any]) -> None:
 
 
 def read_record(path: str | Path) -> dict[str, Any]:
+    return read_schema_json(path, SCHEMA, "run record")
+
+
+def read_schema_json(path: str | Path, schema: str, what: str, required_lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A JSON object whose ``"schema"`` is ``schema`` (and whose ``required_lists`` keys hold lists),
+    or an InputError naming the file and saying what it is not."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a JSON run record ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise InputError(path, f"not a gan-eval run record (expected schema {SCHEMA!r})")
+        raise InputError(path, f"not a JSON {what} ({exc})") from None
+    lists_ok = isinstance(data, dict) and all(isinstance(data.get(key), list) for key in required_lists)
+    if not lists_ok or data.get("schema") != schema:
+        needs = "".join(f" and a {key!r} list" for key in required_lists)
+        raise InputError(path, f"not a gan-eval {what} (expected schema {schema!r}{needs})")
     return data

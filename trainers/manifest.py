@@ -22,6 +22,7 @@ from typing import Any
 
 from gan_eval.atomic import atomic_write_text
 from gan_eval.errors import InputError
+from gan_eval.record import read_schema_json
 
 SCHEMA = "gan-eval-sweep/1"
 ENTRY_FIELDS = ("role", "d", "arch", "loss", "lambda", "parameters", "teacher_parameters", "compression_ratio", "steps", "dataset")
@@ -55,16 +56,7 @@ def write_manifest(path: str | Path, manifest: dict[str, Any]) -> None:
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "no such manifest") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a JSON sweep manifest ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("runs"), list):
-        raise InputError(path, f"not a gan-eval sweep manifest (expected schema {SCHEMA!r} and a \"runs\" list)")
-    return data
+    return read_schema_json(path, SCHEMA, "sweep manifest", required_lists=("runs",))
 
 
 def manifest_for_folder(folder: Path) -> tuple[Path, dict[str, Any]]:
