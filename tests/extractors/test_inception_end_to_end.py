@@ -12,17 +12,12 @@ from PIL import Image
 
 from gan_eval.cli import main
 from gan_eval.plugins import load_registry
-from gan_eval_plugins.inception import standin_weights_file
 
 N = 10
 RTOL = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv("GAN_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv("GAN_EVAL_INCEPTION_WEIGHTS", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_inception_env")
 
 
 def write_folder(folder, seeds):
@@ -36,12 +31,12 @@ def write_folder(folder, seeds):
     return folder
 
 
-def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, tmp_path_factory):
+def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, standin_weights):
     metrics = load_registry(autoload=False).metrics()
     if not {"fid", "is", "kid", "pr"} <= set(metrics):
         pytest.skip("the FID/IS/KID/PR metric plugins are not installed")
     torch_fidelity = pytest.importorskip("torch_fidelity")
-    weights = standin_weights_file(tmp_path_factory.getbasetemp() / "inception-standin")
+    weights = standin_weights
     generated = write_folder(tmp_path / "generated", range(N))
     reference = write_folder(tmp_path / "reference", range(N // 2, N + N // 2))  # half the images shared: 0 < P, R < 1
 

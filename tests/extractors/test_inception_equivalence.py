@@ -6,22 +6,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_eval_plugins.inception import InceptionExtractor, standin_weights_file
+from gan_eval_plugins.inception import InceptionExtractor
 
 SIZES = [(28, True), (32, False), (64, False), (299, False)]
 ATOL = 1e-5
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv("GAN_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv("GAN_EVAL_INCEPTION_WEIGHTS", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_inception_env")
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return standin_weights_file(tmp_path_factory.getbasetemp() / "inception-standin")
+def weights(standin_weights):
+    return standin_weights
 
 
 def images(size: int, gray: bool, n: int = 2, seed: int = 0) -> torch.Tensor:

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_eval.cli import main
-from gan_eval_plugins.inception import standin_weights_file
 
 PLUGIN = textwrap.dedent('''
     import gan_eval
@@ -44,16 +43,12 @@ PLUGIN = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv("GAN_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv("GAN_EVAL_INCEPTION_WEIGHTS", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_inception_env")
 
 
 @pytest.fixture
-def setup(tmp_path, tmp_path_factory):
-    weights = standin_weights_file(tmp_path_factory.getbasetemp() / "inception-standin")
+def setup(tmp_path, standin_weights):
+    weights = standin_weights
     folder = tmp_path / "images"
     folder.mkdir()
     rng = np.random.default_rng(0)

@@ -12,20 +12,16 @@ from gan_eval.errors import GanEvalError, InputError, UsageError
 from gan_eval.extractor import SourceInfo
 from gan_eval.plugins import load_registry
 from gan_eval.scoring import select_extractor
-from gan_eval_plugins.inception import InceptionExtractor, standin_weights_file
+from gan_eval_plugins.inception import InceptionExtractor
 from gan_eval_plugins.inception import weights as weights_mod
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv("GAN_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv("GAN_EVAL_INCEPTION_WEIGHTS", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_inception_env")
 
 
 @pytest.fixture(scope="module")
-def standin(tmp_path_factory):
-    return standin_weights_file(tmp_path_factory.getbasetemp() / "inception-standin")
+def standin(standin_weights):
+    return standin_weights
 
 
 @pytest.fixture
