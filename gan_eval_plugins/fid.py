@@ -41,8 +41,8 @@ class CovarianceFactor:
 def covariance_factor(sigma: np.ndarray) -> CovarianceFactor:
     """Cholesky factor of ``sigma`` when it is positive definite, else V·√max(Λ, 0) from ``eigh``."""
     sigma = np.asarray(sigma, dtype=np.float64)
-    try:
-        return CovarianceFactor(np.linalg.cholesky(sigma), True)
+    try:  # scipy's factor is Fortran-ordered, so the BLAS calls below take it without a copy
+        return CovarianceFactor(scipy.linalg.cholesky(sigma, lower=True, check_finite=False), True)
     except np.linalg.LinAlgError:
         values, vectors = np.linalg.eigh(sigma)
         return CovarianceFactor(vectors * np.sqrt(np.clip(values, 0.0, None)), False)
@@ -54,11 +54,12 @@ def trace_sqrt_product(sigma1: np.ndarray | CovarianceFactor, sigma2: np.ndarray
     f = factor.factor
     sigma2 = np.asarray(sigma2, dtype=np.float64)
     if factor.triangular:  # Lᵀ Σ₂ L with two triangular products (half a matmul each)
-        right = scipy.linalg.blas.dtrmm(1.0, f, sigma2, side=1, lower=1)  # Σ₂ L
-        inner = scipy.linalg.blas.dtrmm(1.0, f, right, side=0, lower=1, trans_a=1)  # Lᵀ (Σ₂ L)
+        # Σ₂ is symmetric, so Σ₂ᵀ is the same matrix already in BLAS's (Fortran) order: no copy.
+        right = scipy.linalg.blas.dtrmm(1.0, np.asfortranarray(f), sigma2.T, side=1, lower=1)  # Σ₂ L
+        inner = scipy.linalg.blas.dtrmm(1.0, np.asfortranarray(f), right, side=0, lower=1, trans_a=1, overwrite_b=1)
     else:
         inner = f.T @ sigma2 @ f
-    inner = (inner + inner.T) / 2
+    # eigh reads the lower triangle only, so the product needs no symmetrising.
     eigenvalues = scipy.linalg.eigh(inner, eigvals_only=True, driver="evr", overwrite_a=True, check_finite=False)
     return float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
 
