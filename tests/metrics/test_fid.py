@@ -80,13 +80,40 @@ def test_cached_factor_gives_the_same_value():
     assert frechet_distance(m1, covariance_factor(s1), m2, s2) == pytest.approx(frechet_distance(m1, s1, m2, s2), rel=1e-12)
 
 
-def test_singular_covariance_uses_eigh_factor_and_stays_exact():
-    x = gaussian_features(20, 40, 5)  # N < d: singular, Cholesky fails
-    y = gaussian_features(500, 40, 6)
+def trace_from_features(x: np.ndarray, sigma2: np.ndarray) -> float:
+    """tr √(Σ₁Σ₂) through the N×N matrix C Σ₂ Cᵀ/(N−1) of the centred features C: exact for N ≤ d."""
+    c = x - x.mean(axis=0)
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh(c @ sigma2 @ c.T / (len(x) - 1)), 0, None)).sum())
+
+
+@pytest.mark.parametrize("n,d", [(20, 40), (64, 512)])
+def test_singular_covariance_uses_its_rank_and_stays_exact(n, d):
+    x = np.abs(gaussian_features(n, d, 5))  # N < d: rank N − 1, Cholesky fails
+    y = gaussian_features(3 * d, d, 6)
     (m1, s1), (m2, s2) = stats(x), stats(y)
-    assert not covariance_factor(s1).triangular
-    reference = np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(scipy.linalg.sqrtm(s2 @ s1)).real
-    assert frechet_distance(m1, s1, m2, s2) == pytest.approx(reference, rel=1e-6)
+    factor = covariance_factor(s1)
+    assert not factor.triangular and factor.factor.shape == (d, n - 1)
+    np.testing.assert_allclose(factor.factor @ factor.factor.T, s1, atol=1e-12 * np.abs(s1).max())
+    truth = trace_from_features(x, s2)
+    assert trace_sqrt_product(s1, s2) == pytest.approx(truth, rel=1e-9)
+    # Factoring the full-rank one instead leaves Σ₁'s round-off in the product: less exact (the metric avoids it)
+    assert trace_sqrt_product(s2, s1) == pytest.approx(truth, rel=1e-6)
+    reference = np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * truth
+    assert frechet_distance(m1, s1, m2, s2) == pytest.approx(reference, rel=1e-9)
+
+
+def test_the_metric_gives_the_same_value_whichever_set_is_singular():
+    small, large = gaussian_features(30, 64, 8), gaussian_features(400, 64, 9, scale=0.9)
+    one = FrechetDistance().compute(state_of(small), state_of(large))["fid"]
+    other = FrechetDistance().compute(state_of(large), state_of(small))["fid"]
+    assert one == pytest.approx(other, rel=1e-12)
+
+
+def test_zero_covariance_has_a_zero_trace_term():
+    (m2, s2) = stats(gaussian_features(100, 16, 10))
+    m1 = np.full(16, 0.5)
+    assert trace_sqrt_product(np.zeros((16, 16)), s2) == 0.0
+    assert frechet_distance(m1, np.zeros((16, 16)), m2, s2) == pytest.approx(np.sum((m1 - m2) ** 2) + np.trace(s2), rel=1e-12)
 
 
 def test_identical_sets_give_zero():
