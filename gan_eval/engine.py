@@ -179,8 +179,17 @@ def _inputs(batch: Batch, device: torch.device, extractor: FeatureExtractor | No
         images = images.to(device)
     inputs = {"images": images}
     if extractor is not None:
-        inputs.update(extractor(images))
+        inputs.update(extract(extractor, images))
     return inputs
+
+
+def extract(extractor: FeatureExtractor, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The extractor's outputs for ``images``, in calls of at most ``extractor.cpu_chunk`` on a CPU."""
+    chunk = extractor.cpu_chunk if images.device.type == "cpu" else None
+    if not chunk or len(images) <= chunk:
+        return extractor(images)
+    parts = [extractor(images[i : i + chunk]) for i in range(0, len(images), chunk)]
+    return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
 
 
 def _update(metrics: Sequence[Metric], states: dict[str, State], inputs: dict[str, torch.Tensor], plugin_of: Mapping[str, str] | None) -> None:

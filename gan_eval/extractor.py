@@ -34,6 +34,11 @@ class FeatureExtractor:
     #: Auto-selection order: higher is tried first among the suitable, available extractors.
     priority: ClassVar[int] = 0
     params: ClassVar[Mapping[str, Param]] = {}
+    #: Most images per call on a CPU; the engine splits larger batches (None: no limit). A large
+    #: network's activations for a few images stay in the CPU caches, for many they stream through
+    #: memory: the Inception network runs ~1.35× faster in calls of 8 than of 64 on a 2-core CPU.
+    #: It must not change the outputs (check: features bit-identical to whole-batch calls).
+    cpu_chunk: ClassVar[int | None] = None
 
     def __init__(self, device: torch.device | str = "cpu", **params: Any):
         self.device = torch.device(device)

@@ -164,6 +164,49 @@ def test_the_extractor_runs_once_per_batch_for_all_metrics():
     assert result.states["a"].get("sum").item() == result.states["b"].get("sum").item() == float(IMAGES.astype(np.int64).sum())
 
 
+class RowFeatures(FeatureExtractor):
+    """Per-image features and logits; records the size of every call."""
+
+    name = "rows"
+    outputs = frozenset({"features", "logits"})
+
+    def __init__(self, cpu_chunk=None):
+        super().__init__()
+        self.cpu_chunk, self.sizes = cpu_chunk, []
+
+    def __call__(self, images):
+        self.sizes.append(len(images))
+        flat = images.flatten(1).to(torch.float32)
+        return {"features": flat, "logits": flat[:, :5] * 2}
+
+
+class KeepRows(Metric):
+    name = "keep"
+    primary = "n"
+    requires = frozenset({"features", "logits"})
+
+    def state_spec(self):
+        return {"features": "cat", "logits": "cat"}
+
+    def update(self, state, inputs):
+        state.append("features", inputs["features"])
+        state.append("logits", inputs["logits"])
+
+    def compute(self, generated, reference):
+        return {"n": len(generated.get("features"))}
+
+
+def test_batches_are_split_into_the_extractors_cpu_chunks_without_changing_outputs():
+    whole, chunked = RowFeatures(), RowFeatures(cpu_chunk=3)
+    a = run_pass(StackSource(IMAGES), [KeepRows()], whole, batch_size=10).states["keep"]
+    b = run_pass(StackSource(IMAGES), [KeepRows()], chunked, batch_size=10).states["keep"]
+    assert whole.sizes == [10, 10, 10, 7]
+    assert chunked.sizes == [3, 3, 3, 1] * 3 + [3, 3, 1]
+    for name in ("features", "logits"):
+        assert torch.equal(a.get(name), b.get(name))
+    assert torch.equal(b.get("features"), torch.from_numpy(IMAGES).flatten(1).float())
+
+
 def test_feature_metrics_without_an_extractor_are_refused():
     with pytest.raises(GanEvalError, match="need a feature extractor"):
         run_pass(StackSource(IMAGES), [type("A", (FeatureSum,), {"name": "a"})()], None)

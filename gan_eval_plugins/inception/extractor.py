@@ -30,6 +30,7 @@ class InceptionExtractor(FeatureExtractor):
     outputs = frozenset({"features", "logits"})
     standard = True
     priority = 100
+    cpu_chunk = 8  # measured: 8.1 images/s in calls of 64, 10.1-11.1 in calls of 8, same features bit for bit
     params = {
         "weights": Param("", f"path of the weights file (default: ${weights_mod.WEIGHTS_ENV}, then the torch hub checkpoint cache)"),
         "allow_nonstandard": Param(False, "accept a weights file whose SHA-256 is not the standard one (results are marked non-standard)"),

@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .pooling import max_pool_3x3, tf_avg_pool_3x3
+
 POOL_DIM = 2048
 NUM_CLASSES = 1008
 
@@ -29,11 +31,6 @@ class ConvBN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.bn(self.conv(x)), inplace=True)
-
-
-def _tf_avg_pool(x: torch.Tensor) -> torch.Tensor:
-    """3×3 stride-1 SAME average pool that, like TF's, averages only the pixels inside the image."""
-    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
 
 
 class MixedA(nn.Module):
@@ -54,7 +51,7 @@ class MixedA(nn.Module):
             self.branch1x1(x),
             self.branch5x5_2(self.branch5x5_1(x)),
             self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            self.branch_pool(_tf_avg_pool(x)),
+            self.branch_pool(tf_avg_pool_3x3(x)),
         ], 1)
 
 
@@ -72,7 +69,7 @@ class ReductionA(nn.Module):
         return torch.cat([
             self.branch3x3(x),
             self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            F.max_pool2d(x, kernel_size=3, stride=2),
+            max_pool_3x3(x, stride=2),
         ], 1)
 
 
@@ -100,7 +97,7 @@ class MixedC(nn.Module):
             self.branch1x1(x),
             self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x))),
             double,
-            self.branch_pool(_tf_avg_pool(x)),
+            self.branch_pool(tf_avg_pool_3x3(x)),
         ], 1)
 
 
@@ -121,7 +118,7 @@ class ReductionB(nn.Module):
         return torch.cat([
             self.branch3x3_2(self.branch3x3_1(x)),
             seven,
-            F.max_pool2d(x, kernel_size=3, stride=2),
+            max_pool_3x3(x, stride=2),
         ], 1)
 
 
@@ -144,7 +141,7 @@ class MixedE(nn.Module):
     def forward(self, x):
         single = self.branch3x3_1(x)
         double = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        pooled = F.max_pool2d(x, kernel_size=3, stride=1, padding=1) if self.max_pool else _tf_avg_pool(x)
+        pooled = max_pool_3x3(x, stride=1, padding=1) if self.max_pool else tf_avg_pool_3x3(x)
         return torch.cat([
             self.branch1x1(x),
             self.branch3x3_2a(single), self.branch3x3_2b(single),
@@ -179,9 +176,9 @@ class TFInceptionV3(nn.Module):
     def pool3(self, x: torch.Tensor) -> torch.Tensor:
         """N×3×299×299 in [-1, 1] → the 2048-d average-pooled features."""
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
-        x = F.max_pool2d(x, kernel_size=3, stride=2)
+        x = max_pool_3x3(x, stride=2)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
-        x = F.max_pool2d(x, kernel_size=3, stride=2)
+        x = max_pool_3x3(x, stride=2)
         for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c,
                       self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b, self.Mixed_7c):
             x = block(x)

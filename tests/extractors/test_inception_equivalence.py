@@ -88,3 +88,15 @@ def test_batch_composition_does_not_change_features(weights):
     together = extractor(x)["features"]
     alone = torch.cat([extractor(x[i:i + 1])["features"] for i in range(2)])
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
+
+
+def test_the_engines_cpu_chunks_give_the_whole_batch_features(weights):
+    """The engine calls inception in chunks of ``cpu_chunk`` on a CPU (faster); the outputs are the same."""
+    from gan_eval.engine import extract
+
+    extractor = InceptionExtractor("cpu", weights=str(weights), allow_nonstandard=True)
+    assert extractor.cpu_chunk and extractor.cpu_chunk < 11
+    x = images(32, False, n=11, seed=6)
+    whole, chunked = extractor(x), extract(extractor, x)
+    for name in ("features", "logits"):
+        torch.testing.assert_close(chunked[name], whole[name], atol=ATOL, rtol=0)
