@@ -24,9 +24,9 @@ def test_max_pool_equals_torch_bit_for_bit(n, c, h, w, stride_padding, seed):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 40), st.integers(1, 19), st.integers(1, 19), st.integers(0, 99))
-def test_tf_average_pool_equals_torch_bit_for_bit(n, c, h, w, seed):
-    x = tensor(n, c, h, w, seed) * 100
+@given(st.integers(1, 3), st.integers(1, 40), st.integers(1, 19), st.integers(1, 19), st.integers(0, 99), st.sampled_from([torch.float32, torch.float64]))
+def test_tf_average_pool_equals_torch_bit_for_bit(n, c, h, w, seed, dtype):
+    x = (tensor(n, c, h, w, seed) * 100).to(dtype)  # float64: the extractor's dtype=float64
     expected = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
     out = tf_avg_pool_3x3(x)
     assert out.is_contiguous() and torch.equal(out, expected)
