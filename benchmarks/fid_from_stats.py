@@ -2,7 +2,7 @@
 
 Not a test. Prints, for d = 2048 by default, the median wall time of each method over a few
 interleaved repeats (this machine is shared and noisy: compare within one run), the ratio, and the
-relative difference of the values. Three variants of ours: from scratch; with the reference's
+relative difference of the values. Each timed call starts after a 0.5 s pause (see ``timed``). Three variants of ours: from scratch; with the reference's
 covariance factor cached (one reference, many generators); and scipy ``sqrtm`` on its own for scale.
 
     .venv/bin/python benchmarks/fid_from_stats.py [--dim 2048] [--repeats 3] [--samples 4096]
@@ -33,6 +33,9 @@ def feature_statistics(n: int, d: int, seed: int, scale: float) -> tuple[np.ndar
 
 
 def timed(fn) -> tuple[float, float]:
+    # Let the previous call's BLAS threads go idle first: numpy and scipy bring two OpenBLAS builds,
+    # whose threads spin for ~0.1 s after a call and, on 2 cores, slowed the next call by 30-70 ms.
+    time.sleep(0.5)
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, float(value)

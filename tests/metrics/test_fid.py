@@ -179,3 +179,13 @@ def test_merge_and_batch_size_do_not_change_the_state(n, batch, cut, seed):
     for name in ("count", "sum", "outer"):
         np.testing.assert_allclose(merged.numpy(name), whole.numpy(name), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(batched.numpy(name), whole.numpy(name), rtol=1e-12, atol=1e-12)
+
+
+def test_the_trace_term_leaves_its_inputs_untouched():
+    """LAPACK works in place: the covariances (and a cached factor) must come back unchanged."""
+    (s1, _), (s2, _) = random_covariance(64, 11), random_covariance(64, 12)
+    factor = covariance_factor(s1)
+    copies = s1.copy(), s2.copy(), factor.factor.copy()
+    first = trace_sqrt_product(s1, s2)
+    assert trace_sqrt_product(factor, s2) == first
+    assert all(np.array_equal(a, b) for a, b in zip(copies, (s1, s2, factor.factor)))
