@@ -2,8 +2,9 @@
 
 Not a test. Prints, for d = 2048 by default, the median wall time of each method over a few
 interleaved repeats (this machine is shared and noisy: compare within one run), the ratio, and the
-relative difference of the values. Each timed call starts after a 0.5 s pause (see ``timed``). Three variants of ours: from scratch; with the reference's
-covariance factor cached (one reference, many generators); and scipy ``sqrtm`` on its own for scale.
+relative difference of the values, for pytorch-fid (scipy ``sqrtm``) and two variants of ours: from
+scratch, and with the reference's covariance factor cached (one reference, many generators). Each
+timed call starts after a 0.5 s pause (see ``timed``).
 
     .venv/bin/python benchmarks/fid_from_stats.py [--dim 2048] [--repeats 3] [--samples 4096]
 """
