@@ -1,23 +1,21 @@
 """Finding, checking and loading the standard Inception weights file. Never downloads.
 
-Looked for, in order: the ``inception.weights`` parameter, ``$GAN_EVAL_INCEPTION_WEIGHTS``, then the
-torch hub checkpoint directory (``torch.hub.get_dir()/checkpoints``: ``$TORCH_HOME/hub/checkpoints``,
-by default ``~/.cache/torch/hub/checkpoints``) under pytorch-fid's and torch-fidelity's file names.
-The file's SHA-256 is checked against the standard one; hashes are cached on disk by (path, size,
-mtime) because hashing 95 MB on every run is wasted time.
+Looked for (by gan_eval.weights, from :data:`SPEC`), in order: the ``inception.weights`` parameter,
+``$GAN_EVAL_INCEPTION_WEIGHTS``, then the torch hub checkpoint directory (``torch.hub.get_dir()/checkpoints``:
+``$TORCH_HOME/hub/checkpoints``, by default ``~/.cache/torch/hub/checkpoints``) under pytorch-fid's and
+torch-fidelity's file names. The file's SHA-256 is checked against the standard one; hashes are cached
+on disk by (path, size, mtime). ``gan-eval weights fetch inception`` is the one, opt-in, download.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 import torch
 
-from gan_eval.atomic import atomic_write_text
+from gan_eval import weights as core
 from gan_eval.errors import InputError, UsageError
 from gan_eval.hashing import sha256_file
 
@@ -25,7 +23,17 @@ STANDARD_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb912
 FILE_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
 WEIGHTS_ENV = "GAN_EVAL_INCEPTION_WEIGHTS"
 CACHE_ENV = "GAN_EVAL_CACHE_DIR"
-_HASH_CACHE_NAME = "weights-sha256.json"
+
+#: The standard file: pytorch-fid's release asset (torch-fidelity's is the same bytes under another name).
+SPEC = core.WeightsSpec(
+    name="inception",
+    title="standard Inception weights",
+    file_names=FILE_NAMES,
+    url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
+    sha256=STANDARD_SHA256,
+    env=WEIGHTS_ENV,
+    folders=(core.TORCH_HUB,),
+)
 
 
 @dataclass(frozen=True)
@@ -43,57 +51,27 @@ class WeightsFile:
 
 def hub_checkpoint_dir() -> Path:
     """Where torch hub (and so pytorch-fid and torch-fidelity) keeps downloaded checkpoints."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    return core.folder_path(core.TORCH_HUB)
 
 
 def candidate_paths(explicit: str = "") -> list[tuple[Path, str]]:
     """Every place searched, in order, with the name of where it came from."""
-    if explicit:
-        return [(Path(explicit).expanduser(), "parameter")]
-    candidates = []
-    env = os.environ.get(WEIGHTS_ENV, "").strip()
-    if env:
-        candidates.append((Path(env).expanduser(), "environment"))
-    hub = hub_checkpoint_dir()
-    candidates.extend((hub / name, "torch hub cache") for name in FILE_NAMES)
-    return candidates
-
-
-def where_to_put_them() -> str:
-    return (
-        f"put the standard file {FILE_NAMES[0]} (SHA-256 {STANDARD_SHA256[:16]}…; torch-fidelity's "
-        f"{FILE_NAMES[1]} is the same file) in {hub_checkpoint_dir()}, or pass -O inception.weights=PATH, "
-        f"or set {WEIGHTS_ENV}=PATH"
-    )
+    return core.candidates(SPEC, explicit)
 
 
 def find_weights(explicit: str = "") -> tuple[Path, str] | None:
     """The first existing candidate; an explicit path or $GAN_EVAL_INCEPTION_WEIGHTS that does not exist is an error."""
-    for path, origin in candidate_paths(explicit):
-        if path.is_file():
-            return path, origin
-        if origin == "parameter":
-            raise UsageError(f"-O inception.weights={explicit}: no such file")
-        if origin == "environment":
-            raise UsageError(f"{WEIGHTS_ENV}={path}: no such file")
-    return None
+    return core.locate(SPEC, explicit)
 
 
 def missing_message(explicit: str = "") -> str:
-    searched = ", ".join(str(p) for p, _ in candidate_paths(explicit))
-    if not os.environ.get(WEIGHTS_ENV):
-        searched = f"${WEIGHTS_ENV} (not set), {searched}"
-    return f"standard Inception weights not found (searched: {searched}); {where_to_put_them()}. gan-eval never downloads them."
+    return core.missing_message(SPEC, explicit)
 
 
 def locate(params: Mapping[str, object]) -> WeightsFile:
     """Find and hash the weights for ``params`` (``weights``); raise UsageError naming the places searched."""
-    explicit = str(params.get("weights", "") or "")
-    found = find_weights(explicit)
-    if found is None:
-        raise UsageError(missing_message(explicit))
-    path, origin = found
-    return WeightsFile(path, file_sha256(path), origin)
+    found = core.find_weights(SPEC, str(params.get("weights", "") or ""), hash_file=lambda p: _hash_file(p))
+    return WeightsFile(found.path, found.sha256, found.origin)
 
 
 def check_standard(weights: WeightsFile, allow_nonstandard: bool) -> None:
@@ -108,46 +86,17 @@ def check_standard(weights: WeightsFile, allow_nonstandard: bool) -> None:
     )
 
 
-# --- hashing, cached by (path, size, mtime) ----------------------------------------------------------
 def cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("gan-eval"))
+    return core.cache_dir()
 
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of ``path``, reused from the on-disk cache while its size and mtime are unchanged."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = str(path)
-    stamp = [stat.st_size, stat.st_mtime_ns]
-    cache_file = cache_dir() / _HASH_CACHE_NAME
-    cache = _read_hash_cache(cache_file)
-    entry = cache.get(key)
-    if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("sha256"), str):
-        return entry["sha256"]
-    digest = _hash_file(path)
-    cache[key] = {"stamp": stamp, "sha256": digest}
-    try:
-        atomic_write_text(cache_file, json.dumps(cache, indent=1, sort_keys=True))
-    except OSError:
-        pass  # a read-only cache directory only costs a re-hash next time
-    return digest
+    return core.file_sha256(path, hash_file=lambda p: _hash_file(p))
 
 
 def _hash_file(path: Path) -> str:
     return sha256_file(path)
-
-
-def _read_hash_cache(cache_file: Path) -> dict:
-    try:
-        data = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 # --- loading -----------------------------------------------------------------------------------------
