@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping
 
 from .atomic import atomic_open, atomic_write_text
 from .cache import cache_dir
-from .errors import GanEvalError, UsageError
+from .errors import GanEvalError, InputError, UsageError
 from .hashing import CHUNK, sha256_file
 
 _HASH_CACHE_NAME = "weights-sha256.json"
@@ -316,3 +316,38 @@ def _content_length(response: http.client.HTTPResponse) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+# --- reading a weights file --------------------------------------------------------------------------
+def read_state_dict(path: str | Path, what: str) -> dict:
+    """A state dict of tensors read safely (``weights_only``); a file that is not one is an InputError
+    naming it. ``what`` names the expected network for the message."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputError(path, f"cannot be read as a PyTorch weights file ({type(exc).__name__}: {exc}); "
+                               "the file is probably corrupt or truncated: replace it") from None
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(path, f"is not a state dict of tensors (expected the {what})")
+    return state
+
+
+def check_layout(path: str | Path, state: Mapping, expected: Mapping[str, tuple[int, ...]], what: str) -> None:
+    """Refuse a state dict whose keys or shapes are not ``expected``'s, naming the first differences."""
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        parts = ([f"missing {_few(missing)}"] if missing else []) + ([f"unexpected {_few(unexpected)}"] if unexpected else [])
+        raise InputError(path, f"is not the {what}: " + "; ".join(parts))
+    wrong = [f"{k} {tuple(state[k].shape)} (expected {tuple(s)})" for k, s in expected.items() if tuple(state[k].shape) != tuple(s)]
+    if wrong:
+        raise InputError(path, f"has tensors of the wrong shape for the {what}: {_few(wrong)}")
+
+
+def _few(items: list[str], n: int = 3) -> str:
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
