@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from gan_eval import atomic
-from gan_eval.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from gan_eval.atomic import AtomicWriteGroup, atomic_open, atomic_write_bytes, atomic_write_text, check_distinct_outputs, check_writable
+from gan_eval.errors import UsageError
 
 OLD = "old complete contents\n"
 
@@ -58,12 +60,11 @@ def test_a_failing_fsync_or_rename_leaves_the_old_file(step, existing, monkeypat
 
 def test_a_killed_writer_leaves_the_old_file(existing):
     """SIGKILL in the middle of a write: no Python cleanup runs, yet the target is the old file."""
-    module = Path(atomic.__file__)
+    root = Path(atomic.__file__).parents[1]
     script = textwrap.dedent(f"""
-        import importlib.util, sys, time
-        spec = importlib.util.spec_from_file_location("atomic", {str(module)!r})
-        atomic = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(atomic)
+        import sys, time
+        sys.path.insert(0, {str(root)!r})
+        from gan_eval import atomic
         with atomic.atomic_open({str(existing)!r}) as handle:
             handle.write("x" * 100000)
             handle.flush()
@@ -93,3 +94,134 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "shared.json").stat().st_mode & 0o777 == 0o644
+
+
+# -- what is already at the target: mode, symlinks, non-regular files (issue 18) ---------------------
+
+def test_replacing_a_file_keeps_its_mode(tmp_path):
+    private = tmp_path / "private.json"
+    private.write_text("old")
+    private.chmod(0o600)
+    atomic_write_text(private, "new")
+    assert private.read_text() == "new" and private.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(tmp_path):
+    real = tmp_path / "real" / "run.json"
+    real.parent.mkdir()
+    real.write_text(OLD)
+    real.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "new" and real.stat().st_mode & 0o777 == 0o640
+    assert sorted(os.listdir(real.parent)) == ["run.json"]  # the temporary file lived beside the target
+
+
+def test_a_fifo_or_folder_is_never_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "folder").mkdir()
+    for target in (fifo, tmp_path / "folder"):
+        with pytest.raises(UsageError, match="not a regular file: refusing to replace it"):
+            atomic_write_text(target, "x")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    link = tmp_path / "to-pipe"
+    link.symlink_to(fifo)
+    with pytest.raises(UsageError, match="FIFO"):
+        atomic_write_text(link, "x")
+    assert sorted(os.listdir(tmp_path)) == ["folder", "pipe", "to-pipe"]
+
+
+def test_dev_null_is_refused_by_the_check_without_writing():
+    with pytest.raises(UsageError, match="/dev/null: is a character device"):
+        check_writable("/dev/null")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+# -- check_writable: refuse before the run --------------------------------------------------------
+
+def test_check_writable_accepts_new_and_existing_files(tmp_path, existing):
+    assert check_writable(existing) == existing
+    assert check_writable(tmp_path / "new.json") == tmp_path / "new.json"
+    assert check_writable(tmp_path / "not" / "yet" / "made.json") == tmp_path / "not" / "yet" / "made.json"
+    assert sorted(os.listdir(tmp_path)) == ["out.json"]  # checking leaves nothing behind
+
+
+@pytest.mark.parametrize("case, problem", [
+    ("folder", "not a regular file"), ("parent is a file", "is not a folder"), ("name too long", "byte limit"),
+    ("no name", "not a file name"),
+])
+def test_check_writable_refuses_unwritable_paths(tmp_path, existing, case, problem):
+    path = {"folder": tmp_path, "parent is a file": existing / "x.json", "name too long": tmp_path / ("n" * 300 + ".json"),
+            "no name": Path("")}[case]
+    with pytest.raises(UsageError, match=problem):
+        check_writable(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_check_writable_refuses_read_only_folders_and_files(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "old.json").write_text(OLD)
+    (tmp_path / "ro.json").write_text(OLD)
+    (tmp_path / "ro.json").chmod(0o444)
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(UsageError, match="cannot write in"):
+            check_writable(locked / "new.json")
+        with pytest.raises(UsageError, match="read-only or immutable"):
+            check_writable(tmp_path / "ro.json")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_check_distinct_outputs(tmp_path, existing):
+    other = tmp_path / "other.json"
+    hard = tmp_path / "hard.json"
+    os.link(existing, hard)
+    link = tmp_path / "link.json"
+    link.symlink_to(existing)
+    check_distinct_outputs([existing, other], inputs=[tmp_path / "input.npz"])
+    check_distinct_outputs([existing, None], inputs=[None])
+    for outputs, inputs, problem in [
+        ([existing, tmp_path / "." / "out.json"], [], "are the same file"),
+        ([existing, link], [], "are the same file"),
+        ([existing, hard], [], "are the same file"),
+        ([other], [other], "is the input"),
+        ([link], [existing], "is the input"),
+    ]:
+        with pytest.raises(UsageError, match=problem):
+            check_distinct_outputs(outputs, inputs)
+
+
+# -- AtomicWriteGroup: all outputs or none --------------------------------------------------------
+
+def test_group_commits_all_outputs_together(tmp_path, existing):
+    html = tmp_path / "report.html"
+    with AtomicWriteGroup() as group:
+        group.write_text(existing, "record")
+        group.write_bytes(html, b"<html>")
+        assert existing.read_text() == OLD and not html.exists()  # nothing is replaced before the end
+    assert existing.read_text() == "record" and html.read_bytes() == b"<html>"
+    assert sorted(os.listdir(tmp_path)) == ["out.json", "report.html"]
+
+
+def test_group_replaces_nothing_when_a_later_output_fails(tmp_path, existing):
+    with pytest.raises(RuntimeError, match="report failed"):
+        with AtomicWriteGroup() as group:
+            group.write_text(existing, "record")
+            with group.open(tmp_path / "report.html") as handle:
+                handle.write("<html>half")
+                raise RuntimeError("report failed")
+    assert existing.read_text() == OLD
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_group_refuses_the_same_target_twice(tmp_path, existing):
+    with pytest.raises(UsageError, match="written twice"):
+        with AtomicWriteGroup() as group:
+            group.write_text(existing, "a")
+            group.write_text(tmp_path / "link-free" / ".." / "out.json", "b")
+    assert existing.read_text() == OLD and os.listdir(tmp_path) == ["out.json"]

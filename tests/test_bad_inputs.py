@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_eval.cli import main
+from gan_eval.errors import InputError
 from gan_eval_plugins.sources.folder import decode
 
 
@@ -169,3 +170,146 @@ def test_generator_outputs_that_would_give_wrong_numbers_are_errors(tmp_path, mo
     result = _score(f"callable:bad_generators:{name}", "--num", "10", "--source-option", "latent=16")
     assert result.exit_code == 1
     assert f"bad_generators:{name}" in result.output and problem in result.output
+
+
+# -- issue 18: files that are not regular files, memory, names, pickles ---------------------------
+
+@pytest.fixture
+def no_hang():
+    """Fail (instead of hanging the suite) if a blocking read of a FIFO or device ever comes back:
+    SIGALRM interrupts the blocked system call and the handler's exception ends the test."""
+    import signal
+
+    def fail(signum, frame):
+        raise TimeoutError("blocked reading a non-regular file")
+
+    previous = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _dev_zero(path):
+    path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("make, kind", [(_fifo, "a FIFO (named pipe)"), (_dev_zero, "a character device")], ids=["fifo", "dev-zero"])
+def test_non_regular_files_are_refused_never_read(tmp_path, no_hang, make, kind):
+    folder = _good(tmp_path / "imgs")
+    make(folder / "bad.png")
+    result = _score(folder)
+    assert result.exit_code == 1
+    assert f"{folder / 'bad.png'}: is {kind}, not a regular file" in result.output
+    out = tmp_path / "run.json"
+    result = _score(folder, "--skip-bad", "--out", out)
+    assert result.exit_code == 0, result.output
+    skipped = json.loads(out.read_text())["inputs"]["generated"]["skipped"]
+    assert [s["item"] for s in skipped] == [str(folder / "bad.png")] and "not a regular file" in skipped[0]["reason"]
+
+
+def test_an_npy_source_that_is_a_fifo_is_refused(tmp_path, no_hang):
+    os.mkfifo(tmp_path / "x.npy")
+    result = _score(f"npy:{tmp_path / 'x.npy'}")
+    assert result.exit_code == 1 and "is a FIFO (named pipe), not a regular file" in result.output
+
+
+def test_a_one_kilobyte_npy_declaring_93_gib_is_a_clear_error(tmp_path):
+    folder = _good(tmp_path / "imgs")
+    buffer = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": (100_000, 100_000, 10)})
+    (folder / "huge.npy").write_bytes(buffer.getvalue().ljust(1024, b"\0"))
+    result = _score(folder)
+    assert result.exit_code == 1 and "huge.npy" in result.output and "93.1 GiB" in result.output
+    assert not isinstance(result.exception, MemoryError)
+
+
+def test_an_image_at_the_pixel_limit_in_a_big_batch_is_refused_with_a_message(tmp_path):
+    """8192×8192 gray PNGs of ~65 kB each: 64 Mi pixels, exactly at the limit; a batch of them would be
+    killed by the kernel without a word. The message says what to do."""
+    from test_decoding import big_png
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for i in range(80):
+        big_png(folder / f"{i:02d}.png", 8192) if i == 0 else os.link(folder / "00.png", folder / f"{i:02d}.png")
+    assert (folder / "00.png").stat().st_size < 100_000
+    result = _score(folder, "--batch-size", "64")
+    assert result.exit_code == 1
+    assert "decoding images 0..63 as one batch would take about" in result.output and "--batch-size" in result.output
+
+
+def test_non_utf8_file_names_work_and_errors_name_them_printably(tmp_path):
+    folder = _good(tmp_path / "imgs")
+    name = os.fsdecode(b"\xff\xfe-latin1-\xe9.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "tmp.png")
+    os.rename(folder / "tmp.png", os.path.join(os.fsencode(folder), b"\xff\xfe-latin1-\xe9.png"))
+    out = tmp_path / "run.json"
+    result = _score(folder, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["inputs"]["generated"]["count"] == 4
+    (folder / name).write_bytes(b"not an image")
+    result = _score(folder)
+    assert result.exit_code == 1 and "\\xff\\xfe-latin1-\\xe9.png: cannot decode" in result.output
+
+
+def test_a_folder_named_like_an_image_and_a_symlink_loop_file(tmp_path):
+    folder = _good(tmp_path / "imgs")
+    (folder / "dir.png").mkdir()  # a folder is walked into, never decoded
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "dir.png" / "inner.png")
+    (folder / "loop.png").symlink_to(folder / "loop.png")
+    result = _score(folder)
+    assert result.exit_code == 1 and "loop.png: cannot read: symbolic link loop" in result.output
+    out = tmp_path / "run.json"
+    assert _score(folder, "--skip-bad", "--out", out).exit_code == 0
+    generated = json.loads(out.read_text())["inputs"]["generated"]
+    assert generated["count"] == 4 and [s["item"] for s in generated["skipped"]] == [str(folder / "loop.png")]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_a_permission_denied_file_is_named(tmp_path):
+    folder = _good(tmp_path / "imgs")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "secret.png")
+    (folder / "secret.png").chmod(0)
+    result = _score(folder)
+    assert result.exit_code == 1 and "secret.png: cannot read: Permission denied" in result.output
+
+
+class _RunsAShellCommand:
+    """Unpickling this would run ``os.system`` (never happens: the weights-only loader refuses it)."""
+
+    def __reduce__(self):
+        return (os.system, ("true",))
+
+
+def test_a_checkpoint_whose_pickle_calls_a_function_gets_the_documented_message(tmp_path):
+    """torch words this refusal differently from an unknown class ('module posix is blocked'):
+    the message used to be 'not a file written by torch.save, or damaged'."""
+    import torch
+
+    from trainers.checkpoint import load_torch
+
+    torch.save({"format": "gan-eval-generator/1", "record": _RunsAShellCommand(), "generator": {}}, tmp_path / "evil.pt")
+    with pytest.raises(InputError, match="evil.pt: refused: loading it would need pickled code"):
+        load_torch(tmp_path / "evil.pt")
+
+
+def test_the_pickled_code_message_depends_on_the_exception_type_not_torchs_wording(tmp_path, monkeypatch):
+    import pickle
+
+    import torch
+
+    from trainers.checkpoint import load_torch
+
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "a.pt")  # a real zip archive
+
+    def refuse(*args, **kwargs):
+        raise pickle.UnpicklingError("wording of some future torch release")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    with pytest.raises(InputError, match="a.pt: refused: loading it would need pickled code"):
+        load_torch(tmp_path / "a.pt")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +68,14 @@ def load_torch(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if "Unsupported global" in line]
-        if not lines:
+        # The weights-only unpickler raises this type for anything that is not plain data (a GLOBAL,
+        # a REDUCE to os.system, an opcode it does not allow); its wording changes between torch
+        # versions, so the type and the file's structure decide and the wording is only quoted.
+        if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is not one of ours
             raise InputError(path, "cannot read as a torch checkpoint (not a file written by torch.save, or damaged)") from None
-        detail = lines[0].split(" was not")[0]
-        raise InputError(path, f"refused: loading it would need pickled code, which gan-eval never runs ({detail})") from None
+        lines = [line.strip() for line in str(exc).splitlines() if "GLOBAL" in line or "Unsupported" in line]
+        detail = f" ({lines[-1].split(' was not')[0]})" if lines else ""
+        raise InputError(path, f"refused: loading it would need pickled code, which gan-eval never runs{detail}") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise InputError(path, f"cannot read as a torch checkpoint: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     if not isinstance(payload, dict):

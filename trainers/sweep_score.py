@@ -11,6 +11,7 @@ import click
 
 from gan_eval.cli import make_config, plugin_option, run_options, run_score, source_options
 from gan_eval.errors import InputError
+from gan_eval.paths import safe_child
 from gan_eval.plugins import Registry, load_registry
 from gan_eval.record import read_record, write_record
 
@@ -34,7 +35,7 @@ def score_manifest(
         if not checkpoint.is_file():
             raise InputError(manifest_path, f"lists {entry['checkpoint']}, which does not exist")
         config = make(f"ckpt:{checkpoint}")
-        record_file = records_dir / f"{entry['label']}.json"
+        record_file = safe_child(records_dir, f"{entry['label']}.json", manifest_path)  # a label never leaves records_dir
         if not rescore and entry.get("record") and _reusable(manifest_path.parent / entry["record"], config.as_dict(), file_sha256(checkpoint)):
             record = read_record(manifest_path.parent / entry["record"])
             echo(f"{entry['label']}: already scored ({entry['record']}), kept")

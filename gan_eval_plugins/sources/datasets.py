@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
+import math
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -26,35 +27,47 @@ import numpy as np
 
 import gan_eval
 from gan_eval.errors import InputError
+from gan_eval.hashing import FramedDigest
+from gan_eval.reading import display_name, format_bytes, open_regular
 from gan_eval.source import Batch, Source, SourceOptions
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+#: Largest IDX data read into memory (Fashion-MNIST's training images are 47 MB).
+MAX_IDX_BYTES = 4 << 30
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Parse an IDX file (optionally gzipped), validating its header against its size."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    """Parse an IDX file (optionally gzipped), validating its header against its size before reading
+    the data (a header declaring a huge array is refused, never allocated)."""
+    where = display_name(path)
     try:
-        with opener(path, "rb") as handle:
-            data = handle.read()
-    except (OSError, EOFError) as exc:
-        raise InputError(path, f"cannot read IDX file: {exc}") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
-        raise InputError(path, "not an IDX file (bad magic number)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise InputError(path, "truncated IDX header")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(IDX_DTYPES[data[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(data) - header != expected:
-        raise InputError(path, f"IDX header says shape {shape} ({expected} bytes) but the file holds {len(data) - header} bytes")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+        raw = open_regular(path)
+        with (gzip.open(raw, "rb") if path.suffix == ".gz" else raw) as handle:
+            head = handle.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in IDX_DTYPES:
+                raise InputError(where, "not an IDX file (bad magic number)")
+            ndim = head[3]
+            dims = handle.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise InputError(where, "truncated IDX header")
+            shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            dtype = np.dtype(IDX_DTYPES[head[2]])
+            expected = math.prod(shape) * dtype.itemsize
+            if expected > MAX_IDX_BYTES:
+                raise InputError(where, f"IDX header says shape {shape} ({format_bytes(expected)}), over the {format_bytes(MAX_IDX_BYTES)} limit")
+            data = handle.read(expected)
+            extra = sum(len(chunk) for chunk in iter(lambda: handle.read(1 << 20), b""))  # counted, not kept
+    except InputError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(where, f"cannot read IDX file: {exc}") from None
+    if len(data) + extra != expected:
+        raise InputError(where, f"IDX header says shape {shape} ({expected} bytes) but the file holds {len(data) + extra} bytes")
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def find_idx_file(folder: Path, stem: str) -> Path:
@@ -150,8 +163,8 @@ class _GrayStackSource(Source):
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            digest = hashlib.sha256(f"{self.images.shape}".encode())
-            digest.update(np.ascontiguousarray(self.images).tobytes())
+            digest = FramedDigest("gan-eval gray-stack/2").field("dtype", self.images.dtype.str)
+            digest.field("shape", str(tuple(self.images.shape))).field("pixels", np.ascontiguousarray(self.images).tobytes())
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 

@@ -1,10 +1,15 @@
-"""``folder:PATH``: every image file below a folder, recursively, in sorted relative-path order."""
+"""``folder:PATH``: every image file below a folder, recursively, in sorted relative-path order.
+
+Each file is read once: its bytes are hashed and decoded from that same buffer. The fingerprint is
+framed over (relative path, SHA-256 of the bytes) per file; bytes decoded later must hash to the
+value the fingerprint holds, so a file changed during the run is an error ("changed while being
+read") and a record never certifies content that was not scored.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import io
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +18,16 @@ from PIL import Image
 
 import gan_eval
 from gan_eval.errors import InputError
-from gan_eval.hashing import update_from_file
-from gan_eval.images import parse_size, resize_chw, to_rgb_uint8
+from gan_eval.hashing import FramedDigest, sha256_bytes, sha256_file
+from gan_eval.images import infer_value_range, layout_of, parse_size, resize_chw
+from gan_eval.reading import ChangedWhileReading, display_name, format_bytes, open_regular, read_regular
 from gan_eval.source import Batch, Skip, Source, SourceOptions
 
+from . import decoding
+from .decoding import MAX_PIXELS, Probe, check_budget, decode_budget, probe  # noqa: F401 (MAX_PIXELS: public)
+
 EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".npy"})
-#: Refuse images larger than this before decoding them (decompression bombs).
-MAX_PIXELS = 64 * 1024 * 1024
+FINGERPRINT_SCHEME = "gan-eval folder/2"
 
 
 def list_images(root: Path) -> list[Path]:
@@ -34,71 +42,20 @@ def list_images(root: Path) -> list[Path]:
         seen_dirs.add(real)
         dirnames.sort()
         found.extend(Path(dirpath) / f for f in filenames if Path(f).suffix.lower() in EXTENSIONS)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    return sorted(found, key=lambda p: os.fsencode(p.relative_to(root)))
 
 
-def decode(path: Path) -> np.ndarray:
+def decode(path: Path, value_range: str | None = None, layout: str | None = None) -> np.ndarray:
     """Decode one file to uint8 3×H×W RGB, or raise InputError naming the file and the problem."""
-    if path.suffix.lower() == ".npy":
-        return _decode_npy(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    if size == 0:
-        raise InputError(path, "empty file (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise InputError(path, f"image is {image.width}×{image.height} pixels, over the {MAX_PIXELS:,}-pixel limit (refused before decoding)")
-                image.load()
-                return to_rgb_uint8(_pil_to_array(image), str(path))
-    except InputError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputError(path, f"refused as a decompression bomb: {exc}") from None
-    except PermissionError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(path, f"cannot decode as an image ({type(exc).__name__}: {exc}); the file may be truncated or not an image") from None
-
-
-def _pil_to_array(image: Image.Image) -> np.ndarray:
-    mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        return np.asarray(image, dtype=np.uint16)
-    if mode == "I":  # 32-bit integer PNGs are usually 16-bit data
-        array = np.asarray(image)
-        if array.min() < 0 or array.max() > 65535:
-            raise ValueError(f"32-bit integer image with values outside 0..65535")
-        return array.astype(np.uint16)
-    if mode in ("1", "L", "RGB", "RGBA", "LA"):
-        return np.asarray(image.convert("L") if mode == "1" else image)
-    if mode == "P":
-        return np.asarray(image.convert("RGBA" if "transparency" in image.info else "RGB"))
-    return np.asarray(image.convert("RGB"))  # CMYK, YCbCr, HSV, F ...
-
-
-def _decode_npy(path: Path) -> np.ndarray:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise InputError(path, f"not a plain .npy array (corrupt, or holding pickled objects, which are refused): {exc}") from None
-    except (OSError, EOFError) as exc:
-        raise InputError(path, f"cannot read .npy: {exc}") from None
-    if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[2] not in (1, 3, 4):
-        array = array.transpose(1, 2, 0)  # C×H×W → H×W×C
-    if array.dtype.kind == "f":
-        from gan_eval.images import float_to_uint8, infer_value_range
-
-        array = float_to_uint8(array, infer_value_range(array, str(path)), str(path))
-    return to_rgb_uint8(array, str(path))
+    where = display_name(path)
+    data = read_regular(path)
+    check_budget(probe(data, where, layout), where)
+    return decoding.decode(data, where, value_range, layout)
 
 
 class FolderSource(Source):
     kind = "folder"
+    extra_options = {"layout": "layout of .npy files in the folder when ambiguous: chw or hwc"}
     summary = "image files below a folder (png/jpg/bmp/webp/tif/npy), recursive, sorted"
     priority = 10
 
@@ -106,85 +63,191 @@ class FolderSource(Source):
         super().__init__(target, options)
         self.root = Path(target)
         if not self.root.is_dir():
-            raise InputError(target, "no such folder")
+            raise InputError(display_name(target), "no such folder")
         files = list_images(self.root)
         if not files:
-            raise InputError(target, f"folder contains no image files (looked for {', '.join(sorted(EXTENSIONS))}, recursively)")
+            raise InputError(display_name(target), f"folder contains no image files (looked for {', '.join(sorted(EXTENSIONS))}, recursively)")
         self.files = files[: options.limit] if options.limit else files
+        self.layout = options.extra.get("layout")
         self._size: tuple[int, int] | None = None
         self._first: Path | None = None
+        self._first_channels = 3
         if options.resize and options.resize != "first":
             self._size = parse_size(options.resize, target)
+        self._range: str | None = options.value_range
+        self._range_known = options.value_range is not None
+        self._digests: list[str] | None = None  # per file: SHA-256 of its bytes, or "!problem"
         self._fingerprint: str | None = None
 
     @classmethod
     def detect(cls, target: str) -> bool:
-        return Path(target).is_dir()
+        return bool(target) and Path(target).is_dir()
 
     def __len__(self) -> int:
         return len(self.files)
 
+    # -- reading: each file's bytes once, checked against the fingerprint, then decoded --------------
+
+    def _bytes(self, index: int) -> bytes:
+        path = self.files[index]
+        data = read_regular(path)
+        expected = self._file_digests()[index]
+        if sha256_bytes(data) != expected:
+            raise ChangedWhileReading(display_name(path), "changed while being read: its bytes differ from those the input's fingerprint "
+                                                          "was computed from (was it being written?); nothing was scored from it")
+        return data
+
+    def _decode(self, index: int) -> np.ndarray:
+        where = display_name(self.files[index])
+        data = self._bytes(index)
+        check_budget(probe(data, where, self.layout), where)
+        return decoding.decode(data, where, self._value_range(), self.layout)
+
+    def _value_range(self) -> str | None:
+        """``--range``, else the range inferred from the first float ``.npy`` file (in file order, so
+        every process and every batch uses the same one); later files outside it are errors."""
+        if not self._range_known:
+            self._range_known = True
+            for index, path in enumerate(self.files):
+                if not decoding.is_npy(path.name):
+                    continue
+                try:
+                    with open_regular(path) as handle:
+                        dtype = decoding.npy_dtype(handle.read(1 << 16), display_name(path))
+                    if dtype.kind == "f":
+                        data = self._bytes(index)
+                        where = display_name(path)
+                        shape, dtype, fortran, offset = decoding._npy_header(data, where)
+                        array = np.ndarray(shape, dtype=dtype, buffer=data, offset=offset, order="F" if fortran else "C")
+                        self._range = infer_value_range(array, where)
+                        break
+                except ChangedWhileReading:
+                    raise
+                except InputError:
+                    continue  # a bad file is reported when it is read
+        return self._range
+
     def _target_size(self) -> tuple[int, int]:
         if self._size is None or self._first is None:  # the first decodable image fixes the size
-            for path in self.files:
+            for index, path in enumerate(self.files):
                 try:
-                    shape = decode(path).shape[1:]
-                    self._size, self._first = self._size or shape, path
-                    break
+                    image = self._decode(index)
+                except ChangedWhileReading:
+                    raise
                 except InputError:
                     if not self.options.skip_bad:
                         raise
+                    continue
+                self._size, self._first = self._size or image.shape[1:], path
+                self._first_channels = _native_channels(path, self.layout)
+                break
             else:
-                raise InputError(self.target, "no file in the folder could be decoded")
+                raise InputError(display_name(self.target), "no file in the folder could be decoded")
         return self._size
 
     def read(self, start: int, stop: int) -> Batch:
         size = self._target_size()
-        images, skipped = [], []
-        for path in self.files[start:stop]:
+        stop = min(stop, len(self.files))
+        budget = decode_budget()
+        images: list[np.ndarray] = []
+        skipped: list[tuple[int, Skip]] = []
+        held, largest_peak = 0, 0  # bytes the batch holds (file bytes + results), largest decode
+        pending: list[tuple[int, bytes]] = []
+        for index in range(start, stop):
+            where = display_name(self.files[index])
             try:
-                image = decode(path)
+                data = self._bytes(index)
+                header = probe(data, where, self.layout)
+                check_budget(header, where, budget)
+            except ChangedWhileReading:
+                raise
+            except InputError as exc:
+                if not self.options.skip_bad:
+                    raise
+                skipped.append((index, Skip(exc.where, exc.problem)))
+                continue
+            held += len(data) + 3 * size[0] * size[1]
+            largest_peak = max(largest_peak, header.peak_bytes)
+            pending.append((index, data))
+        if held + largest_peak > budget:
+            raise InputError(display_name(self.target), f"decoding images {start}..{stop - 1} as one batch would take about "
+                                                        f"{format_bytes(held + largest_peak)}, over the {format_bytes(budget)} decoding budget "
+                                                        f"({decoding.BUDGET_ENV}): pass a smaller --batch-size or --resize")
+        for index, data in pending:
+            where = display_name(self.files[index])
+            try:
+                image = decoding.decode(data, where, self._value_range(), self.layout)
                 if image.shape[1:] != size:
                     if not self.options.resize:
-                        raise InputError(path, f"image is {image.shape[1]}×{image.shape[2]} but the first image is {size[0]}×{size[1]}; pass --resize first or --resize HxW to resize")
+                        raise InputError(where, f"image is {image.shape[1]}×{image.shape[2]} but the first image is {size[0]}×{size[1]}; "
+                                                "pass --resize first or --resize HxW to resize")
                     image = resize_chw(image, size)
             except InputError as exc:
                 if not self.options.skip_bad:
                     raise
-                skipped.append(Skip(str(path), exc.problem))
+                skipped.append((index, Skip(exc.where, exc.problem)))
                 continue
             images.append(image)
         array = np.stack(images) if images else np.zeros((0, 3, *size), np.uint8)
-        return Batch(array, skipped)
+        return Batch(array, [skip for _, skip in sorted(skipped, key=lambda pair: pair[0])])
+
+    # -- fingerprint ---------------------------------------------------------------------------------
+
+    def _file_digests(self) -> list[str]:
+        """SHA-256 of each file's bytes, computed once (before the pass: the cache key needs it)."""
+        if self._digests is None:
+            digests = []
+            for path in self.files:
+                try:
+                    digests.append(sha256_file(path))
+                except InputError as exc:
+                    digests.append("!" + exc.problem)
+                except OSError as exc:
+                    digests.append(f"!cannot read: {exc.strerror or exc}")
+            self._digests = digests
+        return self._digests
 
     def fingerprint(self) -> str:
-        """SHA-256 over each file's relative path and bytes, plus the options that change pixels."""
+        """Framed SHA-256 over the options that change pixels and each file's (relative path, bytes' SHA-256)."""
         if self._fingerprint is None:
-            digest = hashlib.sha256(f"folder;resize={self.options.resize};skip_bad={self.options.skip_bad}\n".encode())
-            for path in self.files:
-                digest.update(path.relative_to(self.root).as_posix().encode() + b"\0")
-                try:
-                    update_from_file(digest, path)
-                except OSError as exc:
-                    digest.update(f"unreadable:{exc.errno}".encode())
-                digest.update(b"\0")
+            digest = FramedDigest(FINGERPRINT_SCHEME)
+            digest.field("resize", self.options.resize).field("skip_bad", int(self.options.skip_bad))
+            digest.field("range", self.options.value_range).field("layout", self.layout)
+            for path, file_digest in zip(self.files, self._file_digests()):
+                digest.field("path", os.fsencode(path.relative_to(self.root)))
+                digest.field("unreadable" if file_digest.startswith("!") else "sha256", file_digest)
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
     def info(self) -> dict[str, Any]:
         height, width = self._target_size()
-        return {
-            "kind": self.kind, "spec": self.spec, "count": len(self), "height": height, "width": width,
-            "channels": _native_channels(self._first),
-        }
+        info = {"kind": self.kind, "spec": self.spec, "count": len(self), "height": height, "width": width,
+                "channels": self._first_channels}
+        if self._value_range() is not None:
+            info["value_range"] = self._value_range()
+        return info
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers get the digests with the source, so each verifies against the same fingerprint."""
+        self._file_digests()
+        return self.__dict__
 
 
-def _native_channels(path: Path) -> int:
-    if path.suffix.lower() == ".npy":
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-        return 1 if array.ndim == 2 or 1 in (array.shape[0], array.shape[-1]) else 3
-    with Image.open(path) as image:  # already decoded once by _target_size, so it opens
-        return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F") else 3
+def _native_channels(path: Path, layout: str | None) -> int:
+    """1 for gray images, else 3 (for extractor auto-selection)."""
+    try:
+        with open_regular(path) as handle:
+            head = handle.read(1 << 16)
+        if decoding.is_npy(path.name):
+            shape, _, _, _ = decoding._npy_header(head, display_name(path), check_size=False)
+            if len(shape) == 2:
+                return 1
+            stack = layout_of((1, *shape), layout, display_name(path))
+            return 1 if (shape[2] if stack == "NHWC" else shape[0]) in (1, 2) else 3
+        with Image.open(io.BytesIO(read_regular(path))) as image:
+            return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F") else 3
+    except (InputError, OSError, ValueError, SyntaxError):
+        return 3
 
 
 @gan_eval.hookimpl
