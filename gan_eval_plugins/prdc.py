@@ -18,7 +18,7 @@ time, so memory is O(block + N) and never an N×N matrix; all four values come f
 from __future__ import annotations
 
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 

@@ -13,7 +13,6 @@ from gan_eval.errors import GanEvalError, UsageError
 from gan_eval.report import Figure, Table
 from gan_eval.report.runs import ReportRun
 from gan_eval.scoring import MAX_DETAILS_CHARS
-from gan_eval.state import State
 from gan_eval_plugins.memorization import Memorization, authenticity
 from gan_eval_plugins.memorization_report import MemorizationSection, strip_thumbnails
 
@@ -61,7 +60,7 @@ def test_authentic_flags_equal_the_brute_force_definition():
 @pytest.mark.parametrize("noise", [0.0, 1e-3])  # exact copies, near copies
 def test_a_known_fraction_of_copies_shows_in_authpct(noise):
     reference, fresh = features(200, seed=4), features(70, seed=5)
-    generated, picks = with_copies(fresh, reference, 30, noise=noise)
+    generated, _ = with_copies(fresh, reference, 30, noise=noise)
     metric = Memorization()
     values = metric.compute(*states(metric, generated, reference))
     fresh_flags = brute_force_authentic(fresh, reference)
