@@ -10,6 +10,11 @@ The trace term is computed in float64 without a general matrix square root: for 
 F Fᵀ = Σ₁ (Cholesky; pivoted Cholesky to Σ₁'s rank when N ≤ d makes it singular), Fᵀ Σ₂ F is symmetric positive
 semi-definite and has the eigenvalues of Σ₁Σ₂, so tr √(Σ₁Σ₂) = Σᵢ √λᵢ(Fᵀ Σ₂ F) (``eigvalsh``; round-off
 negatives clamped to 0). That is several times faster than scipy's ``sqrtm`` and has no complex parts.
+
+The reported ``fid`` is clamped at 0 (round-off makes FID of a set against itself slightly
+negative); the raw value is kept in ``details()["raw_fid"]``. Intervals come from the State's blocks
+(gan_eval.bootstrap). ``curve=true`` adds FID against N (nested block subsets, log grid, with
+intervals) to ``details()["curve"]``.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import scipy.linalg
 import torch
 
 import gan_eval
-from gan_eval.errors import GanEvalError
+from gan_eval.errors import GanEvalError, InputError
 from gan_eval.metric import Metric
+from gan_eval.params import Param
 
 
 #: n, Σx, Σxxᵀ: float64 sums, so shards and batches merge exactly.
@@ -105,6 +111,32 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     return float(diff @ diff + trace1 + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2))
 
 
+def validate_gaussian_stats(mu, sigma, where: str, *, rtol: float = 1e-6) -> None:
+    """Refuse statistics that are not a finite mean and a symmetric positive semi-definite covariance
+    of matching size (``where`` names the file or input in the error).
+
+    Symmetry is checked relative to the largest entry (|Σ − Σᵀ| ≤ rtol·max|Σ|); positive
+    semi-definiteness allows round-off: no eigenvalue below −rtol·max|eigenvalue|.
+    """
+    mu, sigma = np.asarray(mu), np.asarray(sigma)
+    if mu.ndim != 1 or mu.size == 0:
+        raise InputError(where, f"the mean must be a non-empty vector, got shape {mu.shape}")
+    if sigma.shape != (mu.size, mu.size):
+        raise InputError(where, f"the covariance must be {mu.size}×{mu.size} to match the mean, got shape {sigma.shape}")
+    for name, value in (("mean", mu), ("covariance", sigma)):
+        if not np.issubdtype(value.dtype, np.number) or not np.all(np.isfinite(value)):
+            raise InputError(where, f"the {name} contains NaN, Inf or non-numbers")
+    sigma = sigma.astype(np.float64)
+    scale = float(np.max(np.abs(sigma)))
+    asymmetry = float(np.max(np.abs(sigma - sigma.T)))
+    if asymmetry > rtol * scale:
+        raise InputError(where, f"the covariance is not symmetric (max |Σ − Σᵀ| = {asymmetry:.3g}, max |Σ| = {scale:.3g})")
+    eigenvalues = scipy.linalg.eigvalsh((sigma + sigma.T) / 2)
+    largest = float(np.max(np.abs(eigenvalues)))
+    if eigenvalues[0] < -rtol * largest:
+        raise InputError(where, f"the covariance is not positive semi-definite (eigenvalue {eigenvalues[0]:.3g}, largest {largest:.3g})")
+
+
 def moments_from_sums(count: float, total: np.ndarray, outer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and unbiased covariance (ddof = 1) from n, Σx and Σxxᵀ."""
     mu = total / count
@@ -147,6 +179,11 @@ class FrechetDistance(Metric):
     primary = "fid"
     higher_is_better = False
     state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
+    params = {
+        "curve": Param(False, "also record FID against N (nested subsets of the state's blocks, log grid, with intervals)"),
+        "curve_resamples": Param(100, "bootstrap resamples per point of the curve"),
+        "seed": Param(0, "seed of the curve's bootstrap (the run's --seed unless given)"),
+    }
 
     def state_spec(self):
         return STATE_SPEC
@@ -158,22 +195,65 @@ class FrechetDistance(Metric):
         state.add("outer", x.T @ x)
 
     def compute(self, generated, reference):
+        return {"fid": max(self.raw_fid(generated, reference), 0.0)}
+
+    def raw_fid(self, generated, reference, *, warn: bool = True) -> float:
+        """FID before clamping at 0 (round-off can make it slightly negative for near-identical sets)."""
         n_gen, mu1, sigma1 = moments(generated, "generated")
         n_ref, mu2, sigma2 = moments(reference, "reference")
         dim = mu1.shape[0]
         if mu2.shape[0] != dim:
             raise GanEvalError(f"fid: generated features are {dim}-d but the reference's are {mu2.shape[0]}-d (different extractors?)")
         for label, n in (("generated", n_gen), ("reference", n_ref)):
-            if n is not None and n <= dim:
+            if warn and n is not None and n <= dim:
                 warnings.warn(
                     f"the {label} set has {n} images for {dim}-d features (N ≤ d): its covariance is singular, "
                     f"so FID is biased upwards and not comparable with FID from more images; use more than {dim}",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
         if n_gen is not None and n_ref is not None and n_ref < n_gen:  # factor the smaller set's covariance:
             mu1, sigma1, mu2, sigma2 = mu2, sigma2, mu1, sigma1  # when singular, its rank sets the problem size
-        return {"fid": frechet_distance(mu1, sigma1, mu2, sigma2)}
+        return frechet_distance(mu1, sigma1, mu2, sigma2)
 
+    def details(self, generated, reference):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            details = {"raw_fid": self.raw_fid(generated, reference, warn=False)}
+            if self.p["curve"]:
+                from gan_eval_plugins.fid_curve import fid_curve
+
+                details["curve"] = fid_curve(self, generated, reference, resamples=self.p["curve_resamples"], seed=self.p["seed"])
+        return details
+
+
+    # --- stored states (cache entries, stats files): checked on read; pytorch-fid's view ------------
+    def check_state(self, state, where):
+        count, total, outer = state.numpy("count"), state.numpy("sum"), state.numpy("outer")
+        if count is None or total is None or outer is None:
+            raise InputError(where, "fid statistics need count, sum and outer arrays")
+        if count.ndim != 0 or total.ndim != 1 or outer.shape != (total.size, total.size):
+            raise InputError(where, f"fid statistics have inconsistent shapes: count {count.shape}, sum {total.shape}, outer {outer.shape}")
+        n = float(count)
+        if n == 0:  # given moments (a pytorch-fid file)
+            validate_gaussian_stats(total, outer, where)
+        elif n < 2 or n != round(n):
+            raise InputError(where, f"fid statistics hold an image count of {n:g}: at least 2 whole images are needed")
+        else:
+            validate_gaussian_stats(*moments_from_sums(n, total, outer), where)
+
+    def stats_arrays(self, state):
+        _, mu, sigma = moments(state, "reference")
+        return {"mu": mu, "sigma": sigma}  # what pytorch-fid reads
+
+    @classmethod
+    def state_from_foreign_stats(cls, arrays, where):
+        if set(arrays) != {"mu", "sigma"}:
+            return None
+        mu, sigma = arrays["mu"], arrays["sigma"]
+        if mu.dtype.kind != "f" or sigma.dtype.kind != "f":
+            raise InputError(where, f"mu and sigma must be floating point, got {mu.dtype} and {sigma.dtype}")
+        validate_gaussian_stats(mu, sigma, where)
+        return state_from_moments(mu, sigma)
 
 @gan_eval.hookimpl
 def register_metrics():

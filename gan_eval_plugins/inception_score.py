@@ -9,9 +9,16 @@ With ``shuffle`` (default, as torch-fidelity) the rows are first permuted by
 ``numpy.random.RandomState(seed).permutation(N)`` — torch-fidelity's exact shuffle, seed 2020 by
 default — so values equal torch-fidelity's on the same logits; ``shuffle=false`` keeps the source's
 order (the OpenAI reference code does not shuffle).
+
+Guards: a warning when a split holds fewer than :data:`MIN_SPLIT_IMAGES` images (IS_N is biased
+low for small N, Chong & Forsyth 2020), and a sharper one when every split holds a single image,
+where IS is exactly 1 whatever the images. Intervals: the logits rows are resampled
+(gan_eval.bootstrap); the shuffle keeps its seed across resamples.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import torch
@@ -20,6 +27,10 @@ import gan_eval
 from gan_eval.errors import GanEvalError
 from gan_eval.metric import Metric
 from gan_eval.params import Param
+
+
+#: Fewer images per split than this make IS noticeably biased and noisy (the usual 50k/10 has 5000).
+MIN_SPLIT_IMAGES = 500
 
 
 def inception_score(logits: torch.Tensor, splits: int = 10, shuffle: bool = True, seed: int = 2020) -> tuple[float, float]:
@@ -56,7 +67,7 @@ class InceptionScore(Metric):
     params = {
         "splits": Param(10, "number of contiguous chunks the score is averaged over"),
         "shuffle": Param(True, "permute the images first with torch-fidelity's seeded shuffle (false: source order)"),
-        "seed": Param(2020, "seed of the shuffle (numpy RandomState; 2020 is torch-fidelity's default)"),
+        "seed": Param(2020, "seed of the shuffle (numpy RandomState); the run's --seed unless given; 2020 is torch-fidelity's default"),
     }
 
     def state_spec(self):
@@ -76,11 +87,31 @@ class InceptionScore(Metric):
         logits = state.get("logits")
         if logits is None:
             raise GanEvalError(f"is: the {where} set has no images")
+        split_warning(len(logits), self.p["splits"], where)
         try:
             mean, std = inception_score(logits, self.p["splits"], self.p["shuffle"], self.p["seed"])
         except ValueError as exc:
             raise GanEvalError(f"is: {where} set: {exc} (lower -O is.splits=K)") from None
         return {"mean": mean, "std": std}
+
+
+def split_warning(n: int, splits: int, where: str) -> None:
+    """Warn when the splits are too small for IS to mean something."""
+    if splits < 1 or n < splits:
+        return  # an error follows
+    smallest = n // splits
+    if n == splits:
+        warnings.warn(
+            f"IS of the {where} set: {n} images in {splits} splits leaves one image per split, where IS is exactly 1 "
+            f"for any images; use many more images (≥ {MIN_SPLIT_IMAGES} per split) or fewer splits (-O is.splits=K)",
+            stacklevel=3,
+        )
+    elif smallest < MIN_SPLIT_IMAGES:
+        warnings.warn(
+            f"IS of the {where} set: {n} images in {splits} splits gives {smallest} per split (< {MIN_SPLIT_IMAGES}); "
+            "IS from small splits is biased low and not comparable with the usual 50,000 images in 10 splits",
+            stacklevel=3,
+        )
 
 
 @gan_eval.hookimpl

@@ -117,7 +117,7 @@ class KernelDistance(FeatureRowsMetric):
     params = {
         "subsets": Param(100, "number of random subsets averaged"),
         "subset_size": Param(1000, "rows per subset from each set (clamped, with a warning, to the smaller set)"),
-        "seed": Param(2020, "seed of the subset draws (numpy RandomState, torch-fidelity's order; 2020 is its default)"),
+        "seed": Param(2020, "seed of the subset draws (numpy RandomState, torch-fidelity's order); the run's --seed unless given; 2020 is torch-fidelity's default"),
     }
 
     def compute(self, generated, reference):

@@ -6,6 +6,12 @@ counted). ``precision`` = fraction of generated samples inside the reference man
 radius of at least one reference point); ``recall`` = fraction of reference samples inside the
 generated manifold; ``f_score`` = 2·P·R / max(1e-5, P + R) (torch-fidelity's). Distances are computed
 in float64 in row blocks, so memory stays O(block × N) rather than O(N²).
+
+Guards: N ≤ k in either set is an error (no k-th neighbour). Intervals: half-sampling
+(``resampling = "half"``, gan_eval.bootstrap): a bootstrap resample with replacement would put copies
+of a point at distance 0 from each other, shrinking the k-NN radii and leaving fewer distinct balls,
+which biases precision and recall (measured: every replicate below the estimate); halves drawn
+without replacement have no ties.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ class PrecisionRecall(FeatureRowsMetric):
     higher_is_better = True
     state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
     params = {"k": Param(3, "the k-th nearest neighbour sets each point's radius")}
+    resampling = "half"
 
     def compute(self, generated, reference):
         x, y = self.feature_pair(generated, reference)

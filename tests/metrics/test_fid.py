@@ -189,3 +189,67 @@ def test_the_trace_term_leaves_its_inputs_untouched():
     first = trace_sqrt_product(s1, s2)
     assert trace_sqrt_product(factor, s2) == first
     assert all(np.array_equal(a, b) for a, b in zip(copies, (s1, s2, factor.factor)))
+
+
+# --- clamping, stats validation, sample-size curve ---------------------------------------------------------
+def test_fid_is_never_reported_below_zero_and_the_raw_value_is_kept():
+    x = gaussian_features(300, 16, 7)
+    metric = FrechetDistance()
+    raw = metric.details(state_of(x), state_of(x))["raw_fid"]
+    assert abs(raw) < 1e-9
+    assert metric.compute(state_of(x), state_of(x))["fid"] == max(raw, 0.0) >= 0.0
+    factor = np.eye(4) * 1e-3  # a tiny covariance makes round-off visible: FID of a set with itself from stats
+    from gan_eval_plugins.fid import state_from_moments
+    assert metric.compute(state_from_moments(np.zeros(4), factor), state_from_moments(np.zeros(4), factor))["fid"] >= 0.0
+
+
+@pytest.mark.parametrize(
+    "mu, sigma, message",
+    [
+        (np.zeros(3), np.eye(2), "must be 3×3"),
+        (np.zeros((3, 1)), np.eye(3), "non-empty vector"),
+        (np.array([0.0, np.nan]), np.eye(2), "mean contains NaN"),
+        (np.zeros(2), np.array([[1.0, np.inf], [np.inf, 1.0]]), "covariance contains NaN"),
+        (np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]), "not symmetric"),
+        (np.zeros(2), np.array([[1.0, 2.0], [2.0, 1.0]]), "not positive semi-definite"),
+    ],
+)
+def test_invalid_gaussian_statistics_are_refused_naming_where(mu, sigma, message):
+    from gan_eval.errors import InputError
+    from gan_eval_plugins.fid import validate_gaussian_stats
+
+    with pytest.raises(InputError, match=message) as info:
+        validate_gaussian_stats(mu, sigma, "ref.npz")
+    assert info.value.where == "ref.npz"
+
+
+def test_valid_statistics_pass_including_singular_ones_with_round_off():
+    from gan_eval_plugins.fid import validate_gaussian_stats
+
+    x = gaussian_features(20, 32, 3)  # N ≤ d: rank 19, round-off eigenvalues slightly below 0
+    mu, sigma = stats(x)
+    validate_gaussian_stats(mu, sigma, "gen.npz")
+    validate_gaussian_stats(mu, sigma + 1e-12 * np.triu(np.ones_like(sigma), 1), "gen.npz")  # asymmetry at round-off
+
+
+def test_the_sample_size_curve_is_on_a_log_grid_with_intervals():
+    from gan_eval.state import State
+
+    metric = FrechetDistance(curve=True, curve_resamples=30)
+    def blocked(rows):
+        state = State(metric.state_spec(), blocks=16)
+        for i, chunk in enumerate(torch.from_numpy(rows).split(25)):
+            state.begin_batch(i)
+            metric.update(state, {"features": chunk})
+        return state
+    gen, ref = blocked(gaussian_features(800, 4, 1, shift=0.2)), blocked(gaussian_features(800, 4, 2))
+    curve = metric.details(gen, ref)["curve"]
+    assert curve["blocks"][0] == 2 and curve["blocks"][-1] == 16 and curve["n"][-1] == 800
+    assert curve["fid"][-1] == pytest.approx(metric.compute(gen, ref)["fid"], rel=1e-12)
+    assert all(n2 > n1 for n1, n2 in zip(curve["n"], curve["n"][1:]))
+    for blocks, low, value, high in zip(curve["blocks"], curve["low"], curve["fid"], curve["high"]):
+        assert (low is None) == (blocks < 5)
+        if low is not None:
+            assert low < high
+    # without blocks there is no curve, and it says why
+    assert "why_empty" in metric.details(state_of(gaussian_features(100, 4, 1)), state_of(gaussian_features(100, 4, 2)))["curve"]

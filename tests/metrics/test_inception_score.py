@@ -71,3 +71,21 @@ def test_declared_conventions():
     assert InceptionScore.name == "is" and InceptionScore.primary == "mean" and InceptionScore.higher_is_better is True
     assert InceptionScore.requires == frozenset({"logits"})
     assert np.isclose(inception_score(logits(50, k=4, scale=0.0), splits=5)[0], 1.0)
+
+
+def test_one_image_per_split_warns_that_is_is_exactly_one():
+    metric = InceptionScore()
+    with pytest.warns(UserWarning, match="one image per split, where IS is exactly 1"):
+        values = metric.compute(state_of(logits(10, k=10, seed=6), metric), None)
+    assert values["mean"] == pytest.approx(1.0, abs=1e-12)  # what the warning is about
+
+
+def test_small_splits_warn_and_large_ones_do_not():
+    import warnings
+
+    metric = InceptionScore(splits=2)
+    with pytest.warns(UserWarning, match=r"499 per split \(< 500\)"):
+        metric.compute(state_of(logits(998, k=10, seed=7), metric), None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metric.compute(state_of(logits(1000, k=10, seed=7), metric), None)
