@@ -1,16 +1,22 @@
-"""gan-eval: one engine for trustworthy, comparable scores of generative image models."""
+"""gan-eval: one engine for trustworthy, comparable scores of generative image models.
 
-from .errors import GanEvalError, InputError, PluginError, UsageError
-from .extractor import FeatureExtractor, SourceInfo
-from .hookspecs import hookimpl
-from .metric import Metric
-from .params import Param
-from .source import Batch, Skip, Source, SourceOptions
-from .state import State
+The library face (docs/python-api.md): :func:`evaluate` scores in one call, :class:`Evaluator`
+streams batches from a training loop, :func:`reference_statistics` writes a stats file. Plugin authors
+subclass :class:`Metric`, :class:`FeatureExtractor` and :class:`Source` (docs/plugin-api.md).
+"""
 
-__version__ = "0.1.0"
+from .version import __version__
+from .errors import GanEvalError, InputError, PluginError, UsageError  # noqa: E402
+from .extractor import FeatureExtractor, SourceInfo  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+from .metric import Metric  # noqa: E402
+from .params import Param  # noqa: E402
+from .source import Batch, Skip, Source, SourceOptions  # noqa: E402
+from .state import State  # noqa: E402
+from .api import Evaluator, Result, evaluate, reference_statistics, verify_record  # noqa: E402
 
 __all__ = [
-    "Batch", "FeatureExtractor", "GanEvalError", "InputError", "Metric", "Param", "PluginError",
-    "Skip", "Source", "SourceInfo", "SourceOptions", "State", "UsageError", "hookimpl", "__version__",
+    "Batch", "Evaluator", "FeatureExtractor", "GanEvalError", "InputError", "Metric", "Param", "PluginError",
+    "Result", "Skip", "Source", "SourceInfo", "SourceOptions", "State", "UsageError", "__version__", "evaluate",
+    "hookimpl", "reference_statistics", "verify_record",
 ]

@@ -19,10 +19,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
-from .engine import PassResult
+from .version import __version__
+from .engine import FEATURE_INPUTS, Bound, PassResult
 from .errors import GanEvalError
-from .extractor import FeatureExtractor
 from .metric import Metric
 from .atomic import atomic_write_bytes
 from .source import Skip, Source
@@ -42,12 +41,14 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("gan-eval"))
 
 
-def entry_key(fingerprint: str, extractor: dict[str, Any] | None, metric: Metric) -> str:
-    """The cache key of one metric's reference state."""
+def entry_key(fingerprint: str, extractor: dict[str, Any] | None, metric: Metric, blocks: int = 0) -> str:
+    """The cache key of one metric's reference state (the extractor's identity when it uses one, and
+    the number of bootstrap blocks the state keeps)."""
     described = metric.describe()
     parts = {
+        "blocks": blocks,
         "fingerprint": fingerprint,
-        "extractor": extractor if metric.requires & {"features", "logits"} else None,
+        "extractor": extractor if metric.requires & FEATURE_INPUTS else None,
         "metric": described["metric"],
         "state_params": metric.state_params_values(),
         "state_version": described["state_version"],
@@ -66,57 +67,59 @@ class ReferenceCache:
     def path(self, key: str) -> Path:
         return self.directory / "reference" / f"{key}.npz"
 
-    def load(self, key: str, metric: Metric) -> tuple[State, int, list] | None:
+    def load(self, key: str, bound: Bound) -> tuple[State, int, list] | None:
         """(state, image count, skipped list) of a stored entry, or None when absent or unusable."""
         path = self.path(key)
         if not path.is_file():
             return None
         try:
             stats = read_stats(path)
-            if stats.header.get("key") != key or set(stats.arrays) != {metric.name}:
+            if stats.header.get("key") != key or set(stats.arrays) != {bound.key}:
                 raise GanEvalError("the entry does not belong to this key")
-            state = State.from_arrays(metric.state_spec(), stats.arrays[metric.name])
+            state = bound.metric.state_from_arrays(stats.arrays[bound.key], str(path))
             source = stats.header["source"]
             return state, int(source["count"]), list(source.get("skipped", []))
         except (GanEvalError, ValueError, KeyError, TypeError) as exc:
             self.note(f"reference cache entry {path} is unusable ({exc}); recomputing it")
             return None
 
-    def store(self, key: str, metric: Metric, state: State, *, source: dict[str, Any], extractor: dict[str, Any] | None) -> None:
+    def store(self, key: str, bound: Bound, state: State, *, source: dict[str, Any]) -> None:
         """Write one entry atomically; a failure to write is a note, never an error."""
         try:
-            data = stats_bytes({metric.name: state}, [metric], source=source, extractor=extractor, extra={"key": key})
+            data = stats_bytes({bound.key: state}, [bound], source=source, extra={"key": key})
             atomic_write_bytes(self.path(key), data)
         except (OSError, GanEvalError) as exc:
             self.note(f"could not write the reference cache entry {self.path(key)}: {exc}")
 
 
 def cached_reference_pass(
-    extractor: FeatureExtractor | None, cache: ReferenceCache, *, write: bool = True
-) -> Callable[[Source, list[Metric], Callable[[Source, list[Metric]], PassResult]], PassResult]:
-    """A ``scoring.ReferencePass`` that reads what it can from ``cache`` and computes (and stores) the rest."""
-    identity = extractor.identity() if extractor is not None else None
+    cache: ReferenceCache, *, write: bool = True, blocks: int = 0
+) -> Callable[[Source, list[Bound], Callable[[Source, list[Bound]], PassResult]], PassResult]:
+    """A ``scoring.ReferencePass`` that reads what it can from ``cache`` and computes (and stores) the
+    rest. Entries are per bound metric, keyed with its own extractor's identity, so adding an extractor
+    to a run reuses what is already cached for the others."""
 
-    def reference_pass(source: Source, metrics: list[Metric], run: Callable[[Source, list[Metric]], PassResult]) -> PassResult:
+    def reference_pass(source: Source, bound: list[Bound], run: Callable[[Source, list[Bound]], PassResult]) -> PassResult:
         fingerprint = source.fingerprint()
-        keys = {m.name: entry_key(fingerprint, identity, m) for m in metrics}
+        identities = {b.key: b.extractor.identity() if b.extractor is not None else None for b in bound}
+        keys = {b.key: entry_key(fingerprint, identities[b.key], b.metric, blocks) for b in bound}
         states: dict[str, State] = {}
         count, skipped_records = None, []
-        for metric in metrics:
-            hit = cache.load(keys[metric.name], metric)
+        for b in bound:
+            hit = cache.load(keys[b.key], b)
             if hit is not None:
-                states[metric.name], count, skipped_records = hit
-        missing = [m for m in metrics if m.name not in states]
+                states[b.key], count, skipped_records = hit
+        missing = [b for b in bound if b.key not in states]
         if not missing:
-            return PassResult(states, count, [Skip(**s) for s in skipped_records], _preview(source))
+            return PassResult(states, count or 0, [Skip(**s) for s in skipped_records], _preview(source))
         result = run(source, missing)
         if write:
             record = {
                 "spec": source.spec, "fingerprint": fingerprint, "count": result.count,
                 "skipped": [asdict(s) for s in result.skipped],
             }
-            for metric in missing:
-                cache.store(keys[metric.name], metric, result.states[metric.name], source=record, extractor=identity)
+            for b in missing:
+                cache.store(keys[b.key], b, result.states[b.key], source=record)
         states.update(result.states)
         return PassResult(states, result.count, result.skipped, result.preview)
 

@@ -31,7 +31,7 @@ import torch.distributed as dist
 
 from .engine import PassResult, Shard
 from .errors import GanEvalError, UsageError
-from .state import State
+from .state import BLOCKS_PREFIX, State
 
 #: The engine keeps this many leading images of a pass for reports (``run_pass(preview=...)``).
 PREVIEW = 64
@@ -100,13 +100,20 @@ class Session:
                 raise UsageError(f"LOCAL_RANK {world.local_rank} has no GPU: this node has {torch.cuda.device_count()} (use --nproc-per-node ≤ that)")
             torch.cuda.set_device(world.local_rank)
             comm_device = torch.device("cuda", world.local_rank)
-        if not dist.is_initialized():
+        owns_group = not dist.is_initialized()
+        if owns_group:
             kwargs: dict[str, Any] = {"device_id": comm_device} if comm_device.type == "cuda" else {}
             dist.init_process_group(backend_for(device), rank=world.rank, world_size=world.size, **kwargs)
-        return cls(world, comm_device)
+        session = cls(world, comm_device)
+        session.owns_group = owns_group
+        return session
+
+    #: Whether this session created the process group (and so destroys it on close): a caller's own
+    #: group, e.g. a training job's, is left as it was.
+    owns_group = False
 
     def close(self) -> None:
-        if dist.is_initialized():
+        if self.owns_group and dist.is_initialized():
             dist.destroy_process_group()
 
     def __enter__(self) -> "Session":
@@ -146,22 +153,23 @@ class Session:
         )
 
     def sync_state(self, state: State, layouts: list[dict[str, Any]] | None = None) -> State:
-        """A new State holding every rank's accumulators merged by their reductions."""
+        """A new State holding every rank's accumulators merged by their reductions: the stored
+        arrays (:meth:`State.to_arrays`, block partial sums included) of a ``sum`` accumulator are
+        all-reduced, those of a ``cat`` one gathered in rank order."""
         if layouts is None:
             layouts = self.gather_objects(describe_state(state))
-        merged = State(state.spec)
-        for name, reduction in state.spec.items():
-            entries = [layout[name] for layout in layouts]
+        arrays = state.to_arrays()
+        names = sorted({name for layout in layouts for name in layout})
+        merged: dict[str, np.ndarray] = {}
+        for name in names:
+            entries = [layout.get(name) for layout in layouts]
             present = [e for e in entries if e is not None]
-            if not present:
-                continue
-            value = state.get(name)
-            if reduction == "sum":
-                total = self._all_reduce_sum(name, value, present)
-                merged.add(name, total)
+            local = torch.from_numpy(arrays[name]) if name in arrays else None
+            if state.spec[name.removeprefix(BLOCKS_PREFIX)] == "sum":
+                merged[name] = self._all_reduce_sum(name, local, present).numpy()
             else:
-                merged.append(name, self._gather_rows(name, value, entries))
-        return merged
+                merged[name] = self._gather_rows(name, local, entries).numpy()
+        return State.from_arrays(state.spec, merged, blocks=state.blocks or None)
 
     def gather_objects(self, obj: Any) -> list[Any]:
         """Picklable ``obj`` from every rank, in rank order."""
@@ -196,12 +204,12 @@ class Session:
             kind, payload = self.broadcast_object(decision)
             if kind == "hit":
                 return payload
-            subset = [m for m in metrics if m.name in payload]
+            subset = [m for m in metrics if m.key in payload]
             if not self.world.primary:
                 result = run(source, subset)
             else:
                 def run_expected(source_, asked):
-                    if [m.name for m in asked] != payload:
+                    if [m.key for m in asked] != payload:
                         raise GanEvalError(f"{source.spec}: the reference cache changed during the run; run again")
                     return run(source_, asked)
 
@@ -249,13 +257,13 @@ class Session:
         return np.concatenate(previews)[:PREVIEW] if previews else None
 
 
-def describe_state(state: State) -> dict[str, dict[str, Any] | None]:
-    """Shape and dtype of each accumulator (None when empty): what ranks exchange before merging."""
-    layout: dict[str, dict[str, Any] | None] = {}
-    for name in state.spec:
-        value = state.get(name)
-        layout[name] = None if value is None else {"shape": list(value.shape), "dtype": str(value.dtype).removeprefix("torch.")}
-    return layout
+def describe_state(state: State) -> dict[str, dict[str, Any]]:
+    """Shape and dtype of each stored array (empty accumulators are absent): what ranks exchange
+    before merging."""
+    return {
+        name: {"shape": list(value.shape), "dtype": str(value.dtype)}
+        for name, value in state.to_arrays().items()
+    }
 
 
 @contextmanager
@@ -282,7 +290,7 @@ class _WouldRun(BaseException):
 
 
 def _refuse_to_run(source, metrics):
-    raise _WouldRun([m.name for m in metrics])
+    raise _WouldRun([m.key for m in metrics])
 
 
 def merge_pass_results(parts: list[PassResult]) -> PassResult:

@@ -69,11 +69,11 @@ class _LoadedBatch(Batch):
     rather than pickled), pinned by the loader's pinning thread when a GPU runs the network."""
 
     def pin_memory(self) -> "_LoadedBatch":
-        return _LoadedBatch(self.images.pin_memory(), self.skipped)
+        return _LoadedBatch(self.images.pin_memory(), self.skipped, self.labels)
 
 
 def _collate(batch: Batch) -> Batch:
-    return _LoadedBatch(torch.from_numpy(np.ascontiguousarray(batch.images)), batch.skipped)
+    return _LoadedBatch(torch.from_numpy(np.ascontiguousarray(batch.images)), batch.skipped, batch.labels)
 
 
 def resolve_workers(workers: int | str, device: torch.device | str = "cpu") -> int:
@@ -110,14 +110,40 @@ def iter_batches(
     yield from loader
 
 
-def needed_inputs(metrics: Sequence[Metric]) -> set[str]:
-    return set().union(*(m.requires for m in metrics)) if metrics else set()
+@dataclass(frozen=True, eq=False)
+class Bound:
+    """A metric instance bound to the extractor that feeds it (None: it reads images only).
+
+    ``key`` names its state and its result: ``fid@inception`` for a bound metric, ``laplacian`` for
+    one that reads images. One run may hold the same metric bound to several extractors.
+    """
+
+    key: str
+    metric: Metric
+    extractor: FeatureExtractor | None = None
+
+
+def bind(metrics: Sequence["Metric | Bound"], extractor: FeatureExtractor | None = None) -> list[Bound]:
+    """Bindings for ``metrics``; a bare :class:`Metric` is bound to ``extractor`` when it needs one
+    and keyed by its own name (the single-extractor form of :func:`run_pass`)."""
+    return [
+        m if isinstance(m, Bound) else Bound(m.name, m, extractor if m.requires & FEATURE_INPUTS else None)
+        for m in metrics
+    ]
+
+
+#: Inputs that come from a feature extractor rather than from the images themselves.
+FEATURE_INPUTS = frozenset({"features", "logits"})
+
+
+def needed_inputs(metrics: Sequence["Metric | Bound"]) -> set[str]:
+    return set().union(*((m.metric if isinstance(m, Bound) else m).requires for m in metrics)) if metrics else set()
 
 
 def run_pass(
     source: Source,
-    metrics: Sequence[Metric],
-    extractor: FeatureExtractor | None,
+    metrics: Sequence["Metric | Bound"],
+    extractor: FeatureExtractor | None = None,
     *,
     batch_size: int = 64,
     device: torch.device | str = "cpu",
@@ -127,20 +153,25 @@ def run_pass(
     plugin_of: Mapping[str, str] | None = None,
     preview: int = 64,
     checkpoint: "PassCheckpoint | None" = None,
+    blocks: int = 0,
 ) -> PassResult:
-    """Accumulate every metric's state over ``source`` (this shard's slice of it).
+    """Accumulate every bound metric's state over ``source`` (this shard's slice of it).
 
-    ``plugin_of`` maps metric names to the plugin that provides them, so that an exception raised
-    inside a metric is reported as that plugin's. With a ``checkpoint``, the pass resumes from its
-    last snapshot and saves a new one every ``checkpoint.every`` batches.
+    ``metrics`` are :class:`Bound` metrics (each names its extractor), or bare metrics that share
+    ``extractor``. Each batch is read once and each distinct extractor runs once on it, however many
+    metrics use it. ``plugin_of`` maps state keys to the plugin that provides the metric, so that an
+    exception raised inside a metric is reported as that plugin's. With a ``checkpoint``, the pass
+    resumes from its last snapshot and saves a new one every ``checkpoint.every`` batches. With
+    ``blocks`` > 1 every state keeps that many per-block partial sums (batch i goes to block i mod K),
+    from which bootstrap intervals resample without a second pass (gan_eval/bootstrap.py).
     """
     device = torch.device(device)
     workers = resolve_workers(workers, device)
-    needs = needed_inputs(metrics)
-    wants_features = bool(needs & {"features", "logits"})
-    if wants_features and extractor is None:
-        raise GanEvalError("these metrics need a feature extractor but none was selected")
-    states = {m.name: m.new_state() for m in metrics}
+    bound = bind(metrics, extractor)
+    missing = [b.key for b in bound if b.metric.requires & FEATURE_INPUTS and b.extractor is None]
+    if missing:
+        raise GanEvalError(f"metric(s) {', '.join(missing)} need a feature extractor but none was selected")
+    states = {b.key: b.metric.new_state(blocks) for b in bound}
     count, skipped, kept, done = 0, [], [], 0
     snapshot = checkpoint.load(states) if checkpoint is not None else None
     if snapshot is not None:
@@ -150,6 +181,7 @@ def run_pass(
             state.to(device)
         if progress is not None:
             progress(count + len(skipped))
+    shard_start = shard.bounds(len(source), batch_size)[0] // batch_size
     with torch.inference_mode():
         for batch in iter_batches(source, batch_size, shard, workers, pin_memory=device.type == "cuda", first_batch=done):
             done += 1
@@ -158,7 +190,7 @@ def run_pass(
                 if count < preview:
                     head = batch.images[: preview - count]  # copied: never keep the (pinned) batch alive
                     kept.append(head.numpy().copy() if isinstance(head, torch.Tensor) else head.copy())
-                _update(metrics, states, _inputs(batch, device, extractor if wants_features else None), plugin_of)
+                accumulate(bound, states, batch, device, plugin_of, batch_index=shard_start + done - 1)
                 count += len(batch.images)
             if progress is not None:
                 progress(len(batch.images) + len(batch.skipped))
@@ -167,20 +199,45 @@ def run_pass(
     return PassResult(states, count, skipped, _preview(kept))
 
 
-def _inputs(batch: Batch, device: torch.device, extractor: FeatureExtractor | None) -> dict[str, torch.Tensor]:
-    """The batch on ``device`` plus the extractor's outputs. On a GPU the copy is asynchronous from
-    pinned memory and nothing here waits for the GPU, so decoding the next batch overlaps the network."""
-    images = torch.as_tensor(batch.images)
+def accumulate(
+    bound: Sequence[Bound], states: Mapping[str, State], batch: Batch, device: torch.device,
+    plugin_of: Mapping[str, str] | None = None, batch_index: int = 0,
+) -> None:
+    """Update every bound metric's state with one batch: the images on ``device``, each distinct
+    extractor's outputs computed once, and the batch's labels when the source knows them.
+    ``batch_index`` (the batch's position in the whole source) lets states keep per-block sums."""
+    images = to_device(torch.as_tensor(batch.images), device)
+    shared: dict[str, torch.Tensor] = {"images": images}
+    labels = getattr(batch, "labels", None)
+    if labels is not None:
+        shared["labels"] = torch.as_tensor(labels, dtype=torch.int64).to(device)
+    outputs: dict[int, dict[str, torch.Tensor]] = {}
+    for b in bound:
+        if b.extractor is not None and id(b.extractor) not in outputs:
+            outputs[id(b.extractor)] = extract(b.extractor, images)
+    for b in bound:
+        inputs = {**shared, **outputs[id(b.extractor)]} if b.extractor is not None else shared
+        state = states[b.key]
+        state.begin_batch(batch_index)
+        try:
+            b.metric.update(state, inputs)
+        except GanEvalError:
+            raise
+        except Exception as exc:
+            owner = (plugin_of or {}).get(b.key, b.metric.name)
+            raise PluginError(owner, f"metric {b.metric.name!r} failed in update(): {type(exc).__name__}: {exc}") from exc
+
+
+def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``images`` on ``device``. On a GPU the copy is asynchronous from pinned memory and nothing here
+    waits for the GPU, so decoding the next batch overlaps the network."""
     if device.type == "cuda":
         if not images.is_pinned():
             images = images.pin_memory()
-        images = images.to(device, non_blocking=True)
-    elif device.type != "cpu":
-        images = images.to(device)
-    inputs = {"images": images}
-    if extractor is not None:
-        inputs.update(extract(extractor, images))
-    return inputs
+        return images.to(device, non_blocking=True)
+    if images.device != device:
+        return images.to(device)
+    return images
 
 
 def extract(extractor: FeatureExtractor, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -190,17 +247,6 @@ def extract(extractor: FeatureExtractor, images: torch.Tensor) -> dict[str, torc
         return extractor(images)
     parts = [extractor(images[i : i + chunk]) for i in range(0, len(images), chunk)]
     return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
-
-
-def _update(metrics: Sequence[Metric], states: dict[str, State], inputs: dict[str, torch.Tensor], plugin_of: Mapping[str, str] | None) -> None:
-    for metric in metrics:
-        try:
-            metric.update(states[metric.name], inputs)
-        except GanEvalError:
-            raise
-        except Exception as exc:
-            owner = (plugin_of or {}).get(metric.name, metric.name)
-            raise PluginError(owner, f"metric {metric.name!r} failed in update(): {type(exc).__name__}: {exc}") from exc
 
 
 def _preview(kept: list[np.ndarray]) -> np.ndarray | None:

@@ -7,6 +7,7 @@ once per batch however many metrics use it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Mapping
 
 import torch
@@ -21,7 +22,7 @@ class SourceInfo(dict):
     same for the reference)."""
 
 
-class FeatureExtractor:
+class FeatureExtractor(ABC):
     """Base class for extractor plugins."""
 
     #: Unique name used with ``--extractor NAME`` and carried in result names (``fid@NAME``).
@@ -54,6 +55,7 @@ class FeatureExtractor:
         """Whether ``--extractor auto`` may pick this extractor for data described by ``info``."""
         return True
 
+    @abstractmethod
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """``images``: uint8 N×3×H×W RGB on ``self.device``. Returns float tensors N×D per output."""
         raise NotImplementedError

@@ -8,10 +8,13 @@ its features: the engine decides that, and the record says so.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal, Mapping
 
+import numpy as np
 import torch
 
+from .errors import InputError
 from .params import Param, resolve_params
 from .state import Reduction, State
 
@@ -19,7 +22,7 @@ from .state import Reduction, State
 INPUTS = frozenset({"images", "features", "logits"})
 
 
-class Metric:
+class Metric(ABC):
     """Base class for metric plugins. Subclass, set the class attributes, implement three methods."""
 
     #: Short unique name used on the command line (``-m NAME``) and in records.
@@ -43,20 +46,30 @@ class Metric:
     #: The reference cache and stats files compare only these, so e.g. KID's seed can change
     #: without recomputing the reference.
     state_params: ClassVar[frozenset[str] | None] = None
+    #: How confidence intervals are obtained (gan_eval.bootstrap): ``"auto"`` resamples this metric's
+    #: State (rows of its ``cat`` accumulators, or blocks of its ``sum`` ones) with replacement and
+    #: calls compute() on each resample; ``"half"`` draws half the units without replacement instead
+    #: (for statistics that ties distort, e.g. k-NN radii); ``"none"`` says resampling is meaningless
+    #: or too costly here, and ``resampling_reason`` why.
+    resampling: ClassVar[Literal["auto", "half", "none"]] = "auto"
+    resampling_reason: ClassVar[str] = ""
 
     def __init__(self, **params: Any):
         self.p = resolve_params(f"metric {self.name}", self.params, params)
 
     # --- to implement ---------------------------------------------------------------------------
+    @abstractmethod
     def state_spec(self) -> Mapping[str, Reduction]:
         """Accumulator names and how each merges (``"sum"`` or ``"cat"``)."""
         raise NotImplementedError
 
+    @abstractmethod
     def update(self, state: State, inputs: Mapping[str, torch.Tensor]) -> None:
         """Accumulate one batch. ``inputs["images"]`` is uint8 N×3×H×W RGB on the run's device;
         ``inputs["features"]``/``inputs["logits"]`` are float tensors N×D from the extractor."""
         raise NotImplementedError
 
+    @abstractmethod
     def compute(self, generated: State, reference: State | None) -> dict[str, float]:
         """Final values from the accumulated states (``reference`` is None without a reference)."""
         raise NotImplementedError
@@ -66,9 +79,35 @@ class Metric:
         ``"details"`` in the record (at most 64 kB of JSON). None (the default) stores nothing."""
         return None
 
+    # --- stored states (reference cache, stats files, snapshots): optional overrides ----------------
+    def check_state(self, state: State, where: str) -> None:
+        """Raise ``InputError(where, ...)`` when a loaded state cannot be this metric's (shapes,
+        counts, symmetric/PSD matrices ...). Called for every state read from a file."""
+
+    def stats_arrays(self, state: State) -> dict[str, np.ndarray]:
+        """Extra top-level arrays a stats file carries for other tools (FID: pytorch-fid's ``mu`` and
+        ``sigma``). The file's own layout never depends on them."""
+        return {}
+
+    @classmethod
+    def state_from_foreign_stats(cls, arrays: Mapping[str, np.ndarray], where: str) -> State | None:
+        """This metric's reference State from another tool's statistics file (FID: a pytorch-fid
+        ``mu``/``sigma`` file), or None when the arrays are not such a file for it."""
+        return None
+
+    def state_from_arrays(self, arrays: Mapping[str, np.ndarray], where: str) -> State:
+        """The State stored as ``arrays`` (see :meth:`State.to_arrays`), checked by :meth:`check_state`."""
+        try:
+            state = State.from_arrays(self.state_spec(), arrays)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(where, f"arrays of {self.name} do not fit its state layout: {exc}") from None
+        self.check_state(state, where)
+        return state
+
     # --- provided ---------------------------------------------------------------------------------
-    def new_state(self) -> State:
-        return State(self.state_spec())
+    def new_state(self, blocks: int = 0) -> State:
+        """An empty state; with ``blocks`` it keeps that many partial sums for bootstrap intervals."""
+        return State(self.state_spec(), blocks=blocks)
 
     def state_params_values(self) -> dict[str, Any]:
         """The parameters that determine this metric's state (see :attr:`state_params`)."""

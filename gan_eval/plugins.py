@@ -9,13 +9,14 @@ Every failure names the plugin it came from.
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pluggy
 
@@ -115,10 +116,15 @@ class Registry:
                 provided = impls[0].function() or []
             except Exception as exc:
                 raise PluginError(name, f"{hook_name}() raised {type(exc).__name__}: {exc}") from exc
+            if not isinstance(provided, (list, tuple)):
+                raise PluginError(name, f"{hook_name}() must return a list, got {type(provided).__name__}")
             for item in provided:
                 key = getattr(item, key_attr, None)
                 if not isinstance(key, str) or not key:
                     raise PluginError(name, f"{hook_name}() returned {item!r} without a {key_attr!r}")
+                problem = interface_problem(hook_name, item)
+                if problem:
+                    raise PluginError(name, f"{hook_name}(): {key!r} {problem}")
                 table = self._provided[hook_name]
                 if key in table:
                     raise PluginError(name, f"{hook_name}: {key!r} is already provided by plugin {table[key][1]!r}")
@@ -160,6 +166,50 @@ class Registry:
             known = ", ".join(sorted(table)) or "none installed"
             raise UsageError(f"unknown {what} {name!r} for {flag} (available: {known}; see 'gan-eval plugins')")
         return table[name][0]
+
+
+def interface_problem(hook_name: str, item: Any) -> str | None:
+    """Why ``item`` cannot serve ``hook_name`` (not the right base class, abstract methods left,
+    required attributes missing or malformed), or None. Checked at registration, so a broken plugin
+    fails when it loads, naming itself, not with a traceback when it is first used."""
+    from .extractor import FeatureExtractor
+    from .metric import INPUTS, Metric
+    from .params import Param
+    from .source import Source
+
+    if hook_name == "register_commands":
+        import click
+
+        return None if isinstance(item, click.Command) else f"is not a click command ({type(item).__name__})"
+    bases = {"register_metrics": Metric, "register_extractors": FeatureExtractor, "register_sources": Source}
+    if hook_name == "register_report_sections":
+        from .report.section import ReportSection
+
+        bases[hook_name] = ReportSection
+    base = bases[hook_name]
+    if not isinstance(item, type) or not issubclass(item, base):
+        return f"is not a subclass of gan_eval.{base.__name__}"
+    if inspect.isabstract(item):
+        return f"leaves abstract method(s) unimplemented: {', '.join(sorted(item.__abstractmethods__))}"
+    if hook_name == "register_metrics":
+        if not isinstance(getattr(item, "primary", None), str):
+            return "has no 'primary' (the key of compute()'s result that summarises it)"
+        extra = set(getattr(item, "requires", ())) - INPUTS - {"labels"}
+        if extra:
+            return f"requires unknown input(s) {sorted(extra)} (known: {', '.join(sorted(INPUTS | {'labels'}))})"
+        if getattr(item, "reference", None) not in ("required", "optional", "unused"):
+            return f"has reference={getattr(item, 'reference', None)!r}; expected 'required', 'optional' or 'unused'"
+    if hook_name == "register_extractors":
+        extra = set(getattr(item, "outputs", ())) - {"features", "logits"}
+        if extra or not getattr(item, "outputs", None):
+            return f"has outputs {sorted(getattr(item, 'outputs', ()))}; expected a non-empty subset of features, logits"
+    if hook_name in ("register_metrics", "register_extractors"):
+        params = getattr(item, "params", {})
+        if not isinstance(params, Mapping) or not all(isinstance(p, Param) for p in params.values()):
+            return "has 'params' that are not a mapping of gan_eval.Param"
+    if hook_name == "register_sources" and ":" in item.kind:
+        return "has a 'kind' containing ':'"
+    return None
 
 
 def load_registry(plugin_files: Iterable[str | Path] = (), autoload: bool | None = None) -> Registry:

@@ -53,6 +53,7 @@ def build_record(
         "config": config,
         "inputs": outcome.inputs,
         "extractor": outcome.extractor,
+        "extractors": getattr(outcome, "extractors", None) or ({outcome.extractor["extractor"]: outcome.extractor} if outcome.extractor else {}),
         "results": outcome.results,
         "warnings": outcome.warnings,
         "device": outcome.device,
@@ -75,8 +76,13 @@ def preview_entries(previews: dict[str, Any]) -> dict[str, Any]:
     return {name: entry for name, entry in entries.items() if entry is not None}
 
 
+def record_text(record: dict[str, Any]) -> str:
+    """The record as the JSON text written to files."""
+    return json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
 def write_record(path: str | Path, record: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    atomic_write_text(path, record_text(record))
 
 
 def read_record(path: str | Path) -> dict[str, Any]:

@@ -56,7 +56,7 @@ class PassCheckpoint:
                 for name, fresh in fresh_states.items():
                     prefix = f"{name}/"
                     arrays = {k[len(prefix):]: archive[k] for k in archive.files if k.startswith(prefix)}
-                    states[name] = State.from_arrays(fresh.spec, arrays)
+                    states[name] = State.from_arrays(fresh.spec, arrays, blocks=fresh.blocks or None)
                 preview = archive["__preview__"] if "__preview__" in archive.files else None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError):
             return None

@@ -9,7 +9,8 @@ resume from any batch boundary, all without the source knowing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
@@ -49,9 +50,12 @@ class Batch:
 
     images: np.ndarray
     skipped: list[Skip] = field(default_factory=list)
+    #: Integer class labels, one per image, for sources that know them (datasets, class folders,
+    #: conditional generators); metrics that use them (per-class FID, Vendi) read ``inputs["labels"]``.
+    labels: np.ndarray | None = None
 
 
-class Source:
+class Source(ABC):
     """Base class for model-source plugins."""
 
     #: The spec prefix (``folder:``, ``npz:``, ``dataset:`` ...).
@@ -60,6 +64,9 @@ class Source:
     #: When a spec has no known prefix, sources whose :meth:`detect` accepts it are tried in
     #: descending priority.
     priority: ClassVar[int] = 0
+    #: The ``--source-option KEY=VALUE`` keys this kind reads, with a one-line meaning each. A key
+    #: that no source of a run reads is an error listing these (a typo never silently does nothing).
+    extra_options: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, target: str, options: SourceOptions):
         self.target = target
@@ -70,17 +77,21 @@ class Source:
         """Whether a prefix-less spec ``target`` looks like this kind (e.g. an existing folder)."""
         return False
 
+    @abstractmethod
     def __len__(self) -> int:
         raise NotImplementedError
 
+    @abstractmethod
     def read(self, start: int, stop: int) -> Batch:
         """Images ``start`` to ``stop`` (exclusive) in the source's deterministic order."""
         raise NotImplementedError
 
+    @abstractmethod
     def fingerprint(self) -> str:
         """A content hash: equal fingerprints mean equal images (keys the reference cache)."""
         raise NotImplementedError
 
+    @abstractmethod
     def info(self) -> dict[str, Any]:
         """Description for the record and for extractor auto-selection: at least ``kind``,
         ``spec``, ``count``, ``height``, ``width`` and ``channels`` (native channel count)."""

@@ -37,6 +37,18 @@ def open_source(registry: Registry, spec: str, options: SourceOptions) -> Source
         raise PluginError(registry.provider("sources", kind), f"source {kind!r} failed to open {target!r}: {type(exc).__name__}: {exc}") from exc
 
 
+def validate_source_options(sources: list[Source], extra: dict[str, str]) -> None:
+    """Every ``--source-option`` key must be read by at least one of the run's sources."""
+    accepted: dict[str, str] = {}
+    for source in sources:
+        accepted.update(getattr(source, "extra_options", {}))
+    unknown = sorted(set(extra) - set(accepted))
+    if unknown:
+        kinds = ", ".join(sorted({f"{s.kind}:" for s in sources}))
+        valid = ", ".join(f"{k} ({v})" for k, v in sorted(accepted.items())) or "none"
+        raise UsageError(f"--source-option {', '.join(unknown)}: not read by the sources of this run ({kinds}); valid keys: {valid}")
+
+
 def _safe_detect(registry: Registry, cls: type, target: str) -> bool:
     try:
         return bool(cls.detect(target))

@@ -1,12 +1,15 @@
 """Reference statistics files (``.npz``): gan-eval's own, and pytorch-fid's ``mu``/``sigma`` files.
 
-A gan-eval stats file holds, for each metric, its reference :class:`~gan_eval.state.State` as
-``METRIC/ACCUMULATOR`` arrays, a JSON header in ``__header__`` (uint8 bytes: format, gan-eval
-version, the source's spec/fingerprint/count, the extractor's identity, each metric's description
-and state layout) and, when FID is among the metrics, ``mu`` and ``sigma`` (float64) so that
-pytorch-fid reads it too. A file with exactly the arrays ``mu`` and ``sigma`` (pytorch-fid's
-``--save-stats``) serves FID only. Files are read with ``allow_pickle=False``; wrong keys or shapes
-are an :class:`~gan_eval.errors.InputError` naming the file.
+A gan-eval stats file holds, for each bound metric (``fid@inception``), its reference
+:class:`~gan_eval.state.State` as ``KEY/ACCUMULATOR`` arrays, a JSON header in ``__header__`` (uint8
+bytes: format, gan-eval version, the source's spec/fingerprint/count, each metric's description,
+state layout and extractor identity) and whatever top-level arrays a metric adds for other tools
+(:meth:`Metric.stats_arrays`: FID writes pytorch-fid's ``mu`` and ``sigma``, so pytorch-fid reads the
+file too). A file without a header is another tool's: a metric that recognises its arrays
+(:meth:`Metric.state_from_foreign_stats`, FID for pytorch-fid's ``--save-stats``) reads it. This module
+knows no metric's layout: each metric checks the states it is given (:meth:`Metric.check_state`).
+Files are read with ``allow_pickle=False``; wrong keys or shapes are an
+:class:`~gan_eval.errors.InputError` naming the file.
 
 The reference cache (:mod:`gan_eval.cache`) stores its entries in this same format, so a cache entry
 is also a valid ``--ref stats:FILE``.
@@ -14,76 +17,87 @@ is also a valid ``--ref stats:FILE``.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .atomic import atomic_write_bytes
-from .engine import PassResult
-from .errors import InputError, UsageError
-from .metric import Metric
+from .engine import FEATURE_INPUTS, Bound, PassResult
+from .errors import GanEvalError, InputError, UsageError
+from .hashing import sha256_file
 from .source import Skip
 from .state import State
 
-FORMAT = "gan-eval-stats/1"
+FORMAT = "gan-eval-stats/2"
+#: Earlier format (one extractor per file, entries keyed by bare metric name): still read.
+FORMAT_V1 = "gan-eval-stats/1"
 HEADER = "__header__"
 PREFIX = "stats:"
+#: Most nesting a stats header may have (a hostile file must not exhaust the stack).
+MAX_HEADER_DEPTH = 32
 
 
 @dataclass
 class StatsFile:
-    """A loaded stats file: its header and each metric's accumulator arrays."""
+    """A loaded stats file: its header, each entry's accumulator arrays, and top-level arrays."""
 
     path: Path
     header: dict[str, Any]
     arrays: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    #: True for a pytorch-fid ``mu``/``sigma`` file (FID only, extractor not recorded).
-    pytorch_fid: bool = False
+    #: Arrays outside any entry: other tools' views (mu/sigma), or a whole foreign file's contents.
+    loose: dict[str, np.ndarray] = field(default_factory=dict)
+    #: True for a file without a gan-eval header (e.g. pytorch-fid's ``mu``/``sigma``).
+    foreign: bool = False
 
     @property
     def count(self) -> int | None:
         return self.header.get("source", {}).get("count")
 
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        return self.header.get("metrics", {})
+
 
 # --- writing --------------------------------------------------------------------------------------
 def stats_bytes(
-    states: Mapping[str, State], metrics: list[Metric], *, source: dict[str, Any], extractor: dict[str, Any] | None,
-    extra: dict[str, Any] | None = None,
+    states: Mapping[str, State], bound: Sequence[Bound], *, source: dict[str, Any], extra: dict[str, Any] | None = None,
 ) -> bytes:
-    """The ``.npz`` bytes of a stats file for ``states`` (one per metric in ``metrics``)."""
+    """The ``.npz`` bytes of a stats file for ``states`` (one per bound metric, by key)."""
     header = {
         "format": FORMAT,
         "gan_eval_version": __version__,
         "source": source,
-        "extractor": extractor,
         "metrics": {
-            m.name: {**m.describe(), "state_params": m.state_params_values(), "state_spec": dict(m.state_spec())} for m in metrics
+            b.key: {
+                **b.metric.describe(), "state_params": b.metric.state_params_values(),
+                "state_spec": dict(b.metric.state_spec()),
+                "extractor": b.extractor.identity() if b.extractor is not None else None,
+            }
+            for b in bound
         },
         **(extra or {}),
     }
     arrays: dict[str, np.ndarray] = {HEADER: np.frombuffer(json.dumps(header, default=str).encode(), dtype=np.uint8)}
-    for metric in metrics:
-        arrays.update({f"{metric.name}/{k}": v for k, v in states[metric.name].to_arrays().items()})
-    if "fid" in states and any(m.name == "fid" for m in metrics):
-        from gan_eval_plugins.fid import moments  # the pytorch-fid view of the FID state
-
-        _, mu, sigma = moments(states["fid"], "reference")
-        arrays["mu"], arrays["sigma"] = mu, sigma
+    for b in bound:
+        arrays.update({f"{b.key}/{k}": v for k, v in states[b.key].to_arrays().items()})
+    for b in bound:  # other tools' views; the first metric to claim a name keeps it
+        for name, value in b.metric.stats_arrays(states[b.key]).items():
+            if "/" not in name and name != HEADER and name not in arrays:
+                arrays[name] = value
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-def write_stats(path: str | Path, states: Mapping[str, State], metrics: list[Metric], **kw: Any) -> None:
+def write_stats(path: str | Path, states: Mapping[str, State], bound: Sequence[Bound], **kw: Any) -> None:
     """Write a stats file atomically (see :func:`stats_bytes` for the arguments)."""
-    atomic_write_bytes(path, stats_bytes(states, metrics, **kw))
+    atomic_write_bytes(path, stats_bytes(states, bound, **kw))
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -104,115 +118,166 @@ def stats_path(spec: str) -> Path | None:
 
 
 def read_stats(path: str | Path) -> StatsFile:
-    """Load and validate a stats file (gan-eval's or pytorch-fid's)."""
+    """Load a stats file and check its structure (each metric checks its own arrays when used)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, "no such stats file")
+        raise InputError(path, "no such stats file" if not path.exists() else "not a regular file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             contents = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
         raise InputError(path, f"cannot be read as a stats .npz file: {exc}") from None
     if HEADER not in contents:
-        if set(contents) == {"mu", "sigma"}:
-            mu, sigma = _check_mu_sigma(path, contents["mu"], contents["sigma"])
-            return StatsFile(path, {"format": "pytorch-fid", "source": {}}, {"fid": {"mu": mu, "sigma": sigma}}, pytorch_fid=True)
-        raise InputError(path, f"not a stats file: expected a gan-eval header or exactly the arrays mu and sigma, found {sorted(contents)}")
+        if not contents:
+            raise InputError(path, "not a stats file: it holds no arrays")
+        return StatsFile(path, {"format": "foreign", "source": {}, "metrics": {}}, {}, contents, foreign=True)
+    header = _read_header(path, contents.pop(HEADER))
+    described = header["metrics"]
+    arrays: dict[str, dict[str, np.ndarray]] = {key: {} for key in described}
+    loose: dict[str, np.ndarray] = {}
+    renamed = {old: new for new, old in header.get("v1_keys", {}).items()}
+    for name, value in contents.items():
+        key, sep, accumulator = name.partition("/")
+        key = renamed.get(key, key)
+        if not sep:
+            loose[name] = value
+            continue
+        spec = described.get(key, {}).get("state_spec", {})
+        base = accumulator.removeprefix("blocks/")
+        if key not in arrays or not isinstance(spec, dict) or base not in spec:
+            raise InputError(path, f"unexpected array {name!r} in stats file (metrics in its header: {', '.join(described)})")
+        arrays[key][accumulator] = value
+    return StatsFile(path, header, arrays, loose)
+
+
+def _read_header(path: Path, raw: np.ndarray) -> dict[str, Any]:
     try:
-        header = json.loads(contents.pop(HEADER).tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        text = raw.tobytes().decode()
+        if _nesting(text) > MAX_HEADER_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_HEADER_DEPTH} levels")
+        header = json.loads(text)
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError) as exc:
         raise InputError(path, f"stats header is unreadable: {exc}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") not in (FORMAT, FORMAT_V1):
         raise InputError(path, f"unsupported stats format {header.get('format') if isinstance(header, dict) else header!r} (expected {FORMAT})")
     described = header.get("metrics")
-    if not isinstance(described, dict) or not described:
+    if not isinstance(described, dict) or not described or not all(isinstance(v, dict) for v in described.values()):
         raise InputError(path, "stats header lists no metrics")
-    arrays: dict[str, dict[str, np.ndarray]] = {name: {} for name in described}
-    for key, value in contents.items():
-        if key in ("mu", "sigma"):
+    source = header.get("source", {})
+    if not isinstance(source, dict) or not isinstance(source.get("count", 0), int) or source.get("count", 1) <= 0:
+        raise InputError(path, f"stats header: the source's image count must be a positive integer, got {source.get('count') if isinstance(source, dict) else source!r}")
+    if header["format"] == FORMAT_V1:  # one extractor for the file, entries keyed by bare name
+        extractor = header.get("extractor")
+        name = extractor.get("extractor") if isinstance(extractor, dict) else None
+        header["metrics"] = {
+            (f"{key}@{name}" if name and set(entry.get("requires", [])) & FEATURE_INPUTS else key): {**entry, "extractor": extractor if name and set(entry.get("requires", [])) & FEATURE_INPUTS else None}
+            for key, entry in described.items()
+        }
+        header["v1_keys"] = {new: old for new, old in zip(header["metrics"], described)}
+    return header
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting of a JSON text (strings skipped), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped = not escaped and char == "\\"
+            if char == '"' and not escaped:
+                in_string = False
             continue
-        metric, sep, accumulator = key.partition("/")
-        if not sep or metric not in arrays or accumulator not in described[metric].get("state_spec", {}):
-            raise InputError(path, f"unexpected array {key!r} in stats file (metrics in its header: {', '.join(described)})")
-        arrays[metric][accumulator] = value
-    if "mu" in contents or "sigma" in contents:
-        _check_mu_sigma(path, contents.get("mu"), contents.get("sigma"))
-    _check_builtin_shapes(path, arrays)
-    return StatsFile(path, header, arrays)
+        if char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
-#: Array ranks of the built-in metrics' accumulators (third-party layouts are checked by their metric).
-_RANKS = {("fid", "count"): 0, ("fid", "sum"): 1, ("fid", "outer"): 2, ("kid", "features"): 2, ("pr", "features"): 2, ("is", "logits"): 2}
-
-
-def _check_builtin_shapes(path: Path, arrays: Mapping[str, Mapping[str, np.ndarray]]) -> None:
-    for (metric, name), rank in _RANKS.items():
-        value = arrays.get(metric, {}).get(name)
-        if value is not None and (value.ndim != rank or value.dtype.kind not in "fiu"):
-            raise InputError(path, f"array {metric}/{name} must be a {rank}-d numeric array, got shape {value.shape} of {value.dtype}")
-    fid = arrays.get("fid", {})
-    if "sum" in fid and "outer" in fid and fid["outer"].shape != (fid["sum"].size, fid["sum"].size):
-        raise InputError(path, f"fid/outer must be {fid['sum'].size}×{fid['sum'].size} to match fid/sum, got {fid['outer'].shape}")
-
-
-def _check_mu_sigma(path: Path, mu: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray]:
-    if mu is None or sigma is None or mu.ndim != 1 or sigma.shape != (mu.size, mu.size) or mu.size == 0:
-        shapes = (getattr(mu, "shape", None), getattr(sigma, "shape", None))
-        raise InputError(path, f"mu must be a vector of length d and sigma d×d, got shapes {shapes}")
-    if mu.dtype.kind != "f" or sigma.dtype.kind != "f":
-        raise InputError(path, f"mu and sigma must be floating point, got {mu.dtype} and {sigma.dtype}")
-    return mu.astype(np.float64), sigma.astype(np.float64)
+def recorded_extractor(stats: StatsFile) -> str | None:
+    """The one extractor a gan-eval stats file was made with (None: none, several, or a foreign file)."""
+    names = {entry["extractor"].get("extractor") for entry in stats.entries.values() if isinstance(entry.get("extractor"), dict)}
+    return names.pop() if len(names) == 1 else None
 
 
 # --- use as a reference ---------------------------------------------------------------------------
-def reference_states(stats: StatsFile, metrics: list[Metric], extractor: dict[str, Any] | None) -> tuple[dict[str, State], list[str]]:
-    """Each metric's reference State from ``stats``, checked against the run; also notes for the record.
+def reference_states(stats: StatsFile, bound: Sequence[Bound], *, drop_missing: bool = False) -> tuple[dict[str, State], list[str]]:
+    """Each bound metric's reference State from ``stats``, checked against the run; also notes.
 
-    A metric missing from the file, recorded with other parameters or state version, or an extractor
-    whose identity differs from the one the file was made with, is a :class:`UsageError`.
+    A metric the file lacks is an error when it needs a reference and was asked for explicitly; with
+    ``drop_missing`` (the default metrics) it is left out with a note. Other parameters, state
+    version or extractor identity than the file's are a :class:`UsageError`.
     """
     notes: list[str] = []
-    absent = [m for m in metrics if m.name not in stats.arrays]
-    missing = [m.name for m in absent if m.reference == "required"]
-    if absent and not missing:
-        notes.append(f"{stats.path} holds no reference statistics for {', '.join(m.name for m in absent)}: reported without reference values")
-    metrics = [m for m in metrics if m.name in stats.arrays]
-    if stats.pytorch_fid:
-        others = missing
-        if others:
-            raise UsageError(f"{stats.path} is a pytorch-fid mu/sigma file: it serves fid only, not {', '.join(others)} (select -m fid, or make a gan-eval stats file with 'gan-eval stats')")
-        from gan_eval_plugins.fid import state_from_moments
-
-        notes.append(f"reference statistics from the pytorch-fid file {stats.path}: its extractor, preprocessing and image count are not recorded; they must match this run's")
-        fid = stats.arrays["fid"]
-        return {"fid": state_from_moments(fid["mu"], fid["sigma"])} if metrics else {}, notes
-    if missing:
-        raise UsageError(f"{stats.path} holds reference statistics for {', '.join(stats.arrays)} but not for {', '.join(missing)} (re-create it with 'gan-eval stats ... -m NAME' or drop those metrics)")
-    states = {}
-    for metric in metrics:
-        recorded = stats.header["metrics"][metric.name]
-        expected = {"state_params": metric.state_params_values(), "state_version": metric.state_version}
-        for field_name, value in expected.items():
-            if recorded.get(field_name) != value:
-                raise UsageError(f"{stats.path}: {metric.name} was recorded with {field_name} {recorded.get(field_name)!r}, this run uses {value!r} (re-create the file with the same -O options)")
-        if metric.requires & {"features", "logits"} and _comparable(stats.header.get("extractor")) != _comparable(extractor):
-            raise UsageError(
-                f"{stats.path} was made with extractor {_summary(stats.header.get('extractor'))}, this run uses {_summary(extractor)}: "
-                "features from different extractors, weights or preprocessing cannot be compared (pass the same --extractor and -O options)"
-            )
-        try:
-            states[metric.name] = State.from_arrays(metric.state_spec(), stats.arrays[metric.name])
-        except (ValueError, KeyError) as exc:
-            raise InputError(stats.path, f"arrays of {metric.name} do not fit its state layout: {exc}") from None
+    states: dict[str, State] = {}
+    absent: list[Bound] = []
+    for b in bound:
+        state = _foreign_state(stats, b) if stats.foreign else _own_state(stats, b)
+        if state is None:
+            absent.append(b)
+        else:
+            states[b.key] = state
+    if stats.foreign and not states:
+        raise InputError(stats.path, f"not a stats file: expected a gan-eval header, or another tool's statistics that a selected metric reads "
+                                     f"(fid: exactly the arrays mu and sigma); found {', '.join(sorted(stats.loose))}")
+    required = [b.key for b in absent if b.metric.reference == "required"]
+    held = ", ".join(stats.entries) if not stats.foreign else f"the arrays {', '.join(sorted(stats.loose))}"
+    if required and not drop_missing and stats.foreign:
+        served = ", ".join(sorted({b.metric.name for b in bound if b.key in states}))
+        raise UsageError(f"{stats.path} is another tool's statistics file ({held}): it serves {served} only, not "
+                         f"{', '.join(sorted({b.metric.name for b in absent if b.key in required}))} (select -m {served}, or make a gan-eval stats file with 'gan-eval stats')")
+    if required and not drop_missing:
+        how = "select -m fid, or make a gan-eval stats file with 'gan-eval stats'" if stats.foreign else "re-create it with 'gan-eval stats ... -m NAME' or drop those metrics"
+        raise UsageError(f"{stats.path} holds reference statistics for {held} but not for {', '.join(required)} ({how})")
+    if required:
+        notes.append(f"{stats.path} holds reference statistics for {held} only: {', '.join(required)} left out (they need a reference)")
+    optional = [b.key for b in absent if b.metric.reference != "required"]
+    if optional:
+        notes.append(f"{stats.path} holds no reference statistics for {', '.join(optional)}: reported without reference values")
+    if stats.foreign and states:
+        notes.append(f"reference statistics from {stats.path}, a file of another tool: its extractor, preprocessing and image count are not recorded; they must match this run's")
     return states, notes
 
 
-def reference_pass(stats: StatsFile, metrics: list[Metric], extractor: dict[str, Any] | None, notes: list[str]) -> PassResult:
+def _own_state(stats: StatsFile, b: Bound) -> State | None:
+    entry = stats.entries.get(b.key)
+    if entry is None:
+        return None
+    expected = {"state_params": b.metric.state_params_values(), "state_version": b.metric.state_version}
+    for field_name, value in expected.items():
+        if entry.get(field_name) != value:
+            raise UsageError(f"{stats.path}: {b.key} was recorded with {field_name} {entry.get(field_name)!r}, this run uses {value!r} (re-create the file with the same -O options)")
+    identity = b.extractor.identity() if b.extractor is not None else None
+    if b.metric.requires & FEATURE_INPUTS and _comparable(entry.get("extractor")) != _comparable(identity):
+        raise UsageError(
+            f"{stats.path} was made with extractor {_summary(entry.get('extractor'))}, this run uses {_summary(identity)}: "
+            "features from different extractors, weights or preprocessing cannot be compared (pass the same --extractor and -O options)"
+        )
+    return b.metric.state_from_arrays(stats.arrays.get(b.key, {}), f"{stats.path} ({b.key})")
+
+
+def _foreign_state(stats: StatsFile, b: Bound) -> State | None:
+    if not b.metric.uses_reference():
+        return None
+    try:
+        return type(b.metric).state_from_foreign_stats(stats.loose, str(stats.path))
+    except GanEvalError:
+        raise
+    except Exception as exc:
+        raise InputError(stats.path, f"{b.metric.name} cannot read it: {type(exc).__name__}: {exc}") from None
+
+
+def reference_pass(stats: StatsFile, bound: Sequence[Bound], notes: list[str], *, drop_missing: bool = False) -> PassResult:
     """A :class:`PassResult` for the reference, read from a stats file instead of computed."""
-    states, new_notes = reference_states(stats, metrics, extractor)
+    states, new_notes = reference_states(stats, bound, drop_missing=drop_missing)
+    if not states:
+        raise UsageError(f"{stats.path} holds reference statistics for none of the selected metrics ({', '.join(b.key for b in bound)})")
     notes.extend(n for n in new_notes if n not in notes)
     source = stats.header.get("source", {})
-    skipped = [Skip(**s) for s in source.get("skipped", []) if isinstance(s, dict)]
+    skipped = [Skip(**s) for s in source.get("skipped", []) if isinstance(s, dict) and set(s) == {"item", "reason"}]
     return PassResult(states, int(source.get("count") or 0), skipped)
 
 
@@ -221,7 +286,7 @@ def input_record(stats: StatsFile, result: PassResult | None) -> dict[str, Any]:
     source = stats.header.get("source", {})
     return {
         "kind": "stats", "spec": f"{PREFIX}{stats.path}", "format": stats.header.get("format"),
-        "file_sha256": hashlib.sha256(stats.path.read_bytes()).hexdigest(),
+        "file_sha256": sha256_file(stats.path),
         # the source's fingerprint under another name: "fingerprint" is what 'verify' re-opens as a source
         "made_from": source.get("spec"), "source_fingerprint": source.get("fingerprint"),
         "count": source.get("count"), "skipped": source.get("skipped", []), "used": result is not None,

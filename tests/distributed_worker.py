@@ -40,7 +40,7 @@ def main(out: Path) -> None:
     state = merged.states["m"]
 
     calls = {"run": [], "inner": 0, "writes": 0}
-    metrics = [SimpleNamespace(name="a"), SimpleNamespace(name="b")]
+    metrics = [SimpleNamespace(name="a", key="a"), SimpleNamespace(name="b", key="b")]
 
     def run(source, asked):
         calls["run"].append([m.name for m in asked])

@@ -17,6 +17,7 @@ from PIL import Image
 from gan_eval.cli import main
 from gan_eval.errors import InputError
 from gan_eval_plugins.sources.folder import decode
+from gan_eval.cli.output import EXIT_INPUT
 
 
 def _score(*args):
@@ -62,7 +63,7 @@ def test_bad_file_is_a_clear_error_naming_it(tmp_path, row):
     bad = folder / "bad.png"
     make(bad)
     result = _score(folder)
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_INPUT
     assert str(bad) in result.output and problem in result.output
 
 
@@ -83,7 +84,7 @@ def test_bad_file_is_skipped_and_counted_with_skip_bad(tmp_path, row):
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     result = _score(tmp_path / "empty")
-    assert result.exit_code == 1 and "contains no image files" in result.output and "empty" in result.output
+    assert result.exit_code == EXIT_INPUT and "contains no image files" in result.output and "empty" in result.output
 
 
 def test_folder_with_no_images(tmp_path):
@@ -91,7 +92,7 @@ def test_folder_with_no_images(tmp_path):
     folder.mkdir()
     (folder / "notes.txt").write_text("hello")
     result = _score(folder)
-    assert result.exit_code == 1 and "contains no image files" in result.output
+    assert result.exit_code == EXIT_INPUT and "contains no image files" in result.output
 
 
 def test_only_bad_files_with_skip_bad_is_an_error_not_a_number(tmp_path):
@@ -99,14 +100,14 @@ def test_only_bad_files_with_skip_bad_is_an_error_not_a_number(tmp_path):
     folder.mkdir()
     (folder / "a.png").write_bytes(b"")
     result = _score(folder, "--skip-bad")
-    assert result.exit_code == 1 and "could be decoded" in result.output
+    assert result.exit_code == EXIT_INPUT and "could be decoded" in result.output
 
 
 def test_mixed_sizes_error_names_the_file_and_resize_fixes_it(tmp_path):
     folder = _good(tmp_path / "imgs")
     Image.fromarray(np.zeros((12, 10, 3), np.uint8)).save(folder / "odd.png")
     result = _score(folder)
-    assert result.exit_code == 1 and "odd.png" in result.output and "12×10" in result.output and "--resize" in result.output
+    assert result.exit_code == EXIT_INPUT and "odd.png" in result.output and "12×10" in result.output and "--resize" in result.output
     assert _score(folder, "--resize", "first").exit_code == 0
     assert _score(folder, "--resize", "16x16").exit_code == 0
     assert "must be 'first' or HxW" in _score(folder, "--resize", "big").output
@@ -168,7 +169,7 @@ def test_generator_outputs_that_would_give_wrong_numbers_are_errors(tmp_path, mo
     (tmp_path / "bad_generators.py").write_text(GENERATORS)
     monkeypatch.syspath_prepend(str(tmp_path))
     result = _score(f"callable:bad_generators:{name}", "--num", "10", "--source-option", "latent=16")
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_INPUT
     assert f"bad_generators:{name}" in result.output and problem in result.output
 
 
@@ -203,7 +204,7 @@ def test_non_regular_files_are_refused_never_read(tmp_path, no_hang, make, kind)
     folder = _good(tmp_path / "imgs")
     make(folder / "bad.png")
     result = _score(folder)
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_INPUT
     assert f"{folder / 'bad.png'}: is {kind}, not a regular file" in result.output
     out = tmp_path / "run.json"
     result = _score(folder, "--skip-bad", "--out", out)
@@ -215,7 +216,7 @@ def test_non_regular_files_are_refused_never_read(tmp_path, no_hang, make, kind)
 def test_an_npy_source_that_is_a_fifo_is_refused(tmp_path, no_hang):
     os.mkfifo(tmp_path / "x.npy")
     result = _score(f"npy:{tmp_path / 'x.npy'}")
-    assert result.exit_code == 1 and "is a FIFO (named pipe), not a regular file" in result.output
+    assert result.exit_code == EXIT_INPUT and "is a FIFO (named pipe), not a regular file" in result.output
 
 
 def test_a_one_kilobyte_npy_declaring_93_gib_is_a_clear_error(tmp_path):
@@ -224,7 +225,7 @@ def test_a_one_kilobyte_npy_declaring_93_gib_is_a_clear_error(tmp_path):
     np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": (100_000, 100_000, 10)})
     (folder / "huge.npy").write_bytes(buffer.getvalue().ljust(1024, b"\0"))
     result = _score(folder)
-    assert result.exit_code == 1 and "huge.npy" in result.output and "93.1 GiB" in result.output
+    assert result.exit_code == EXIT_INPUT and "huge.npy" in result.output and "93.1 GiB" in result.output
     assert not isinstance(result.exception, MemoryError)
 
 
@@ -239,7 +240,7 @@ def test_an_image_at_the_pixel_limit_in_a_big_batch_is_refused_with_a_message(tm
         big_png(folder / f"{i:02d}.png", 8192) if i == 0 else os.link(folder / "00.png", folder / f"{i:02d}.png")
     assert (folder / "00.png").stat().st_size < 100_000
     result = _score(folder, "--batch-size", "64")
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_INPUT
     assert "decoding images 0..63 as one batch would take about" in result.output and "--batch-size" in result.output
 
 
@@ -254,7 +255,7 @@ def test_non_utf8_file_names_work_and_errors_name_them_printably(tmp_path):
     assert json.loads(out.read_text())["inputs"]["generated"]["count"] == 4
     (folder / name).write_bytes(b"not an image")
     result = _score(folder)
-    assert result.exit_code == 1 and "\\xff\\xfe-latin1-\\xe9.png: cannot decode" in result.output
+    assert result.exit_code == EXIT_INPUT and "\\xff\\xfe-latin1-\\xe9.png: cannot decode" in result.output
 
 
 def test_a_folder_named_like_an_image_and_a_symlink_loop_file(tmp_path):
@@ -263,7 +264,7 @@ def test_a_folder_named_like_an_image_and_a_symlink_loop_file(tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "dir.png" / "inner.png")
     (folder / "loop.png").symlink_to(folder / "loop.png")
     result = _score(folder)
-    assert result.exit_code == 1 and "loop.png: cannot read: symbolic link loop" in result.output
+    assert result.exit_code == EXIT_INPUT and "loop.png: cannot read: symbolic link loop" in result.output
     out = tmp_path / "run.json"
     assert _score(folder, "--skip-bad", "--out", out).exit_code == 0
     generated = json.loads(out.read_text())["inputs"]["generated"]
@@ -276,7 +277,7 @@ def test_a_permission_denied_file_is_named(tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "secret.png")
     (folder / "secret.png").chmod(0)
     result = _score(folder)
-    assert result.exit_code == 1 and "secret.png: cannot read: Permission denied" in result.output
+    assert result.exit_code == EXIT_INPUT and "secret.png: cannot read: Permission denied" in result.output
 
 
 class _RunsAShellCommand:

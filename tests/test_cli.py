@@ -14,6 +14,7 @@ from PIL import Image
 
 from gan_eval import __version__
 from gan_eval.cli import score_command
+from gan_eval.cli.output import EXIT_INPUT, EXIT_USAGE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def score_json(run_cli, *args) -> list[dict]:
     result = run_cli("score", *args, "--json", "-q", "--device", "cpu")
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)["results"]
 
 
 def laplacian_values(run_cli, *args) -> dict[str, float]:
@@ -81,7 +82,7 @@ def test_mixed_sizes_need_resize(run_cli, image_folder):
     folder = image_folder(count=2, size=(16, 16))
     Image.fromarray(np.zeros((20, 12, 3), np.uint8)).save(folder / "zz.png")
     result = run_cli("score", folder, "-m", "laplacian", "-q")
-    assert result.exit_code == 1 and "zz.png: image is 20×12 but the first image is 16×16" in result.output
+    assert result.exit_code == EXIT_INPUT and "zz.png: image is 20×12 but the first image is 16×16" in result.output
     assert "Traceback" not in result.output
     assert run_cli("score", folder, "-m", "laplacian", "-q", "--resize", "first").exit_code == 0
     assert run_cli("score", folder, "-m", "laplacian", "-q", "--resize", "16x16").exit_code == 0
@@ -91,7 +92,7 @@ def test_skip_bad_is_reported_in_the_output(run_cli, image_folder):
     folder = image_folder(count=3)
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     failed = run_cli("score", folder, "-m", "laplacian", "-q")
-    assert failed.exit_code == 1 and f"{folder / 'broken.png'}: cannot decode" in failed.output
+    assert failed.exit_code == EXIT_INPUT and f"{folder / 'broken.png'}: cannot decode" in failed.output
     result = run_cli("score", folder, "-m", "laplacian", "-q", "--skip-bad")
     assert result.exit_code == 0 and f"folder:{folder}  (3 images, 1 skipped)" in result.output
 
@@ -101,9 +102,9 @@ def test_range_and_source_options_reach_array_sources(run_cli, tmp_path):
     path = tmp_path / "x.npz"
     np.savez(path, a=ambiguous, b=ambiguous)
     failed = run_cli("score", path, "-m", "laplacian", "-q")
-    assert failed.exit_code == 1 and "key=NAME" in failed.output
+    assert failed.exit_code == EXIT_INPUT and "key=NAME" in failed.output
     failed = run_cli("score", path, "-m", "laplacian", "-q", "--source-option", "key=a")
-    assert failed.exit_code == 1 and "layout=NHWC or layout=NCHW" in failed.output
+    assert failed.exit_code == EXIT_INPUT and "layout=NHWC or layout=NCHW" in failed.output
     chosen = laplacian_values(run_cli, path, "--source-option", "key=a", "--source-option", "layout=NCHW")
     floats = tmp_path / "f.npy"
     np.save(floats, ambiguous.astype(np.float64) / 127.5 - 1)
@@ -132,19 +133,19 @@ def test_a_dataset_spec_scores(run_cli):
 ])
 def test_usage_errors_are_one_clear_line(args, message, run_cli, image_folder):
     result = run_cli("score", image_folder(count=2), *args, "-q")
-    assert result.exit_code == 1 and message in result.output, result.output
+    assert result.exit_code == EXIT_USAGE and message in result.output, result.output
     assert "Traceback" not in result.output
 
 
 def test_missing_input_is_named(run_cli, tmp_path):
     result = run_cli("score", tmp_path / "nowhere", "-m", "laplacian", "-q")
-    assert result.exit_code == 1 and f"{tmp_path / 'nowhere'}: not recognised as any source" in result.output
+    assert result.exit_code == EXIT_INPUT and f"{tmp_path / 'nowhere'}: not recognised as any source" in result.output
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
 def test_cuda_without_cuda_is_a_clear_error(run_cli, image_folder):
     result = run_cli("score", image_folder(count=2), "-m", "laplacian", "--device", "cuda", "-q")
-    assert result.exit_code == 1 and "CUDA is not available" in result.output
+    assert result.exit_code == EXIT_USAGE and "CUDA is not available" in result.output
 
 
 def test_plugins_lists_the_builtins(run_cli):

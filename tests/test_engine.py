@@ -34,6 +34,12 @@ class StackSource(Source):
         skipped = [Skip(f"item{i}", "bad") for i in range(start, stop) if i in self.bad]
         return Batch(self.images[keep], skipped)
 
+    def fingerprint(self):
+        return "stack"
+
+    def info(self):
+        return {"kind": self.kind, "spec": self.spec, "count": len(self.images)}
+
 
 class PixelStats(Metric):
     """Sum and count of pixels, plus each image's mean: one sum and one cat accumulator."""

@@ -97,6 +97,17 @@ def test_fast_params_only_for_declared_ones():
     assert numerics.fast_extractor_params({}, {"x": 1}, "cuda") == {"x": 1}
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_cpu_fast_params_fuse_and_use_bfloat16_only_where_the_cpu_has_it(monkeypatch, native):
+    monkeypatch.setattr(numerics, "native_cpu_bfloat16", lambda: native)
+    declared = {"channels_last": None, "autocast": None, "fuse": None, "dtype": None}
+    assert numerics.device_kind("cpu") == ("cpu-bf16" if native else "cpu") and numerics.device_kind("cuda") == "cuda"
+    expected = {"channels_last": True, "fuse": True, **({"dtype": "bfloat16"} if native else {})}
+    assert numerics.fast_extractor_params(declared, {}, "cpu") == expected  # never per-op autocast on a CPU
+    assert numerics.fast_extractor_params(declared, {"dtype": "float64"}, "cpu")["dtype"] == "float64"  # the user's choice wins
+    assert numerics.fast_extractor_params(declared, {}, "cuda") == {"channels_last": True, "autocast": "bfloat16"}
+
+
 def test_numerics_scopes_nest_and_restore():
     before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
     with numerics.numerics("fast"):

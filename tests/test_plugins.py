@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_eval.cli.output import EXIT_PLUGIN
 from gan_eval.errors import PluginError, UsageError
 from gan_eval.plugins import DISABLE_AUTOLOAD_ENV, load_registry
 
@@ -96,7 +97,7 @@ def test_example_package_is_listed_as_an_entry_point_with_its_version(installed_
 def test_example_metric_runs_in_score_and_is_right(installed_example, mnist_test_digits):
     result = run_gan_eval("score", "dataset:mnist5k:test", "-m", "brightness", "--json", "-q", "--device", "cpu", pythonpath=installed_example)
     assert result.returncode == 0, result.stderr
-    (entry,) = json.loads(result.stdout)
+    (entry,) = json.loads(result.stdout)["results"]
     assert entry["name"] == "brightness" and entry["plugin"] == "brightness"
     assert entry["values"]["mean"] == pytest.approx(mnist_test_digits[0].astype(np.float64).mean(), rel=1e-12)
 
@@ -122,7 +123,7 @@ def test_plugin_file_is_listed_and_its_metric_scores(run_cli, image_folder):
     result = run_cli("score", folder, "-m", "brightness", "--plugin", EXAMPLE_MODULE, "--json", "-q")
     assert result.exit_code == 0, result.output
     pixels = np.stack([np.asarray(Image.open(p)) for p in sorted(folder.iterdir())])
-    assert json.loads(result.output)[0]["values"]["mean"] == pytest.approx(pixels.mean(), rel=1e-12)
+    assert json.loads(result.stdout)["results"][0]["values"]["mean"] == pytest.approx(pixels.mean(), rel=1e-12)
 
 
 def test_plugin_files_still_load_with_autoload_disabled(tmp_path, monkeypatch):
@@ -167,7 +168,7 @@ def test_entry_point_that_fails_to_import_is_named(tmp_path, monkeypatch, run_cl
     with pytest.raises(PluginError, match=r"plugin 'acme_broken': failed to import 'acme_broken_plugin': ModuleNotFoundError"):
         load_registry()
     result = run_cli("plugins")
-    assert result.exit_code == 1 and "plugin 'acme_broken'" in result.output
+    assert result.exit_code == EXIT_PLUGIN and "plugin 'acme_broken'" in result.output
     assert "Traceback" not in result.output
     assert run_cli("plugins", env={DISABLE_AUTOLOAD_ENV: "1"}).exit_code == 0  # the way out
 
@@ -208,7 +209,7 @@ def test_broken_plugin_file_fails_with_its_name(case, tmp_path, run_cli):
         load_registry([path], autoload=False)
     assert case in caught.value.plugin
     result = run_cli("plugins", "--plugin", path)
-    assert result.exit_code == 1 and case in result.output and "Traceback" not in result.output
+    assert result.exit_code == EXIT_PLUGIN and case in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("method", ["update", "compute"])
@@ -225,5 +226,5 @@ def test_a_metric_raising_at_run_time_names_its_plugin(method, tmp_path, run_cli
         """)
     path = write_plugin_file(tmp_path / "fragile_plugin.py", body)
     result = run_cli("score", image_folder(count=3), "-m", "fragile", "--plugin", path, "-q")
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_PLUGIN
     assert f"plugin 'fragile_plugin': metric 'fragile' failed in {method}(): KeyError" in result.output

@@ -19,6 +19,7 @@ from gan_eval.record import SCHEMA, read_record, write_record
 from gan_eval.scoring import ScoreConfig
 from gan_eval.source import SourceOptions
 from gan_eval_plugins.sources.folder import FolderSource
+from gan_eval.cli.output import EXIT_INPUT
 
 
 @pytest.fixture(scope="module")
@@ -116,4 +117,4 @@ def test_a_failed_run_does_not_touch_an_existing_record(run_cli, tmp_path):
     out = tmp_path / "run.json"
     out.write_text("previous record")
     result = run_cli("score", tmp_path / "missing", "-m", "laplacian", "-q", "--out", out)
-    assert result.exit_code == 1 and out.read_text() == "previous record"
+    assert result.exit_code == EXIT_INPUT and out.read_text() == "previous record"

@@ -80,7 +80,7 @@ def test_kill_9_then_rerun_resumes_and_matches_an_uninterrupted_run(tmp_path):
         [sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "-m", "laplacian", "-q", "--json", "--batch-size", "50"],
         check=True, capture_output=True, text=True,
     )
-    expected = json.loads(straight.stdout)[0]["values"]
+    expected = json.loads(straight.stdout)["results"][0]["values"]
     got = resumed["results"][0]["values"]
     assert resumed["inputs"]["generated"]["count"] == 1000
     for key, value in expected.items():
@@ -144,5 +144,5 @@ def test_kill_9_during_the_reference_pass_leaves_no_cache_entry_and_the_rerun_is
         [sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "--ref", "dataset:mnist5k:train",
          "-m", "laplacian", "-q", "--json", "--no-cache"], check=True, capture_output=True, text=True,
     )
-    for key, value in json.loads(straight.stdout)[0]["values"].items():
+    for key, value in json.loads(straight.stdout)["results"][0]["values"].items():
         assert first[key] == pytest.approx(value, rel=1e-12)

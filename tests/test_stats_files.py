@@ -10,7 +10,10 @@ import pytest
 
 from cache_fakes import write_images
 from gan_eval.errors import InputError, UsageError
-from gan_eval.stats_files import read_stats, stats_path
+from gan_eval.engine import Bound
+from gan_eval.stats_files import read_stats, reference_states, stats_path
+from gan_eval_plugins.fid import FrechetDistance
+from gan_eval.cli.output import EXIT_INPUT, EXIT_USAGE
 
 PLUGIN = str(Path(__file__).with_name("cache_fakes.py"))
 COMMON = ["--extractor", "fake", "--plugin", PLUGIN, "--device", "cpu", "-q"]
@@ -26,7 +29,7 @@ def scores(run_cli, gen, ref, *metrics, extra=()):
     args = ["score", gen, "--ref", ref, *[a for m in metrics for a in ("-m", m)], "--json", "--no-cache", *COMMON, *extra]
     result = run_cli(*args)
     assert result.exit_code == 0, result.output
-    return {r["metric"]: r["values"] for r in json.loads(result.output)}
+    return {r["metric"]: r["values"] for r in json.loads(result.stdout)["results"]}
 
 
 def make_stats(run_cli, ref, out, *metrics, extra=()):
@@ -62,21 +65,21 @@ def test_pytorch_fid_file_serves_fid_only(run_cli, files):
     gen, _, tmp = files
     np.savez(tmp / "pf.npz", mu=np.zeros(18), sigma=np.eye(18))
     result = run_cli("score", gen, "--ref", f"stats:{tmp / 'pf.npz'}", "-m", "fid", "-m", "kid", *COMMON)
-    assert result.exit_code == 1 and "serves fid only, not kid" in result.output
+    assert result.exit_code == EXIT_USAGE and "serves fid only, not kid" in result.output
 
 
 def test_other_extractor_is_refused(run_cli, files):
     gen, ref, tmp = files
     make_stats(run_cli, ref, tmp / "s.npz", "fid")
     result = run_cli("score", gen, "--ref", f"stats:{tmp / 's.npz'}", "-m", "fid", "-O", "fake.scale=2", *COMMON)
-    assert result.exit_code == 1 and "was made with extractor" in result.output
+    assert result.exit_code == EXIT_USAGE and "was made with extractor" in result.output
 
 
 def test_missing_required_metric_is_refused_and_optional_one_noted(run_cli, files):
     gen, ref, tmp = files
     make_stats(run_cli, ref, tmp / "s.npz", "fid")
     result = run_cli("score", gen, "--ref", f"stats:{tmp / 's.npz'}", "-m", "kid", *COMMON)
-    assert result.exit_code == 1 and "not for kid" in result.output
+    assert result.exit_code == EXIT_USAGE and "not for kid" in result.output
     result = run_cli("score", gen, "--ref", f"stats:{tmp / 's.npz'}", "-m", "fid", "-m", "is", *COMMON)
     assert result.exit_code == 0 and "no reference statistics for is" in result.output
 
@@ -84,8 +87,8 @@ def test_missing_required_metric_is_refused_and_optional_one_noted(run_cli, file
 @pytest.mark.parametrize(
     "arrays, message",
     [
-        ({"mu": np.zeros((3, 3)), "sigma": np.eye(3)}, "mu must be a vector"),
-        ({"mu": np.zeros(3), "sigma": np.eye(4)}, "mu must be a vector"),
+        ({"mu": np.zeros((3, 3)), "sigma": np.eye(3)}, "the mean must be a non-empty vector"),
+        ({"mu": np.zeros(3), "sigma": np.eye(4)}, "the covariance must be 3×3 to match the mean"),
         ({"mu": np.zeros(3, dtype=np.int64), "sigma": np.eye(3, dtype=np.int64)}, "floating point"),
         ({"images": np.zeros((2, 8, 8))}, "not a stats file"),
     ],
@@ -93,8 +96,9 @@ def test_missing_required_metric_is_refused_and_optional_one_noted(run_cli, file
 def test_bad_arrays_name_the_file(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
+    fid = Bound("fid@x", FrechetDistance())
     with pytest.raises(InputError, match=message) as info:
-        read_stats(path)
+        reference_states(read_stats(path), [fid])
     assert str(path) in str(info.value)
 
 
@@ -139,23 +143,24 @@ def test_record_and_verify_with_a_stats_reference(run_cli, files):
     assert result.exit_code == 0, result.output
     reference = json.loads((tmp / "run.json").read_text())["inputs"]["reference"]
     assert reference["kind"] == "stats" and reference["count"] == 70 and reference["made_from"].endswith("ref.npy")
-    result = run_cli("verify", tmp / "run.json")  # the record lists the plugin file
+    refused = run_cli("verify", tmp / "run.json")  # the record lists the plugin file: its code runs only when allowed
+    assert refused.exit_code == EXIT_USAGE and "--allow-code" in refused.output
+    result = run_cli("verify", tmp / "run.json", "--allow-code")
     assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize(
     "replace, message",
     [
-        ({"fid/outer": np.zeros((3, 4))}, "fid/outer must be"),
-        ({"fid/sum": np.zeros((2, 2))}, "fid/sum must be a 1-d"),
+        ({"fid@fake/outer": np.zeros((3, 4))}, "fid statistics have inconsistent shapes"),
+        ({"fid@fake/sum": np.zeros((2, 2))}, "fid statistics have inconsistent shapes"),
     ],
 )
 def test_wrong_state_shapes_name_the_file(tmp_path, run_cli, files, replace, message):
-    _, ref, _ = files
+    gen, ref, _ = files
     make_stats(run_cli, ref, tmp_path / "good.npz", "fid")
     with np.load(tmp_path / "good.npz") as archive:
         contents = {**dict(archive), **replace}
     np.savez(tmp_path / "bad-shapes.npz", **contents)
-    with pytest.raises(InputError, match=message) as info:
-        read_stats(tmp_path / "bad-shapes.npz")
-    assert "bad-shapes.npz" in str(info.value)
+    result = run_cli("score", gen, "--ref", f"stats:{tmp_path / 'bad-shapes.npz'}", "-m", "fid", *COMMON)
+    assert result.exit_code == EXIT_INPUT and message in result.output and "bad-shapes.npz" in result.output

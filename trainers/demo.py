@@ -42,9 +42,8 @@ def demo_command(out_dir: str, size: str, seed: int, device: str, threads: int, 
 
 def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0, device: str = "cpu", quiet: bool = True,
              echo=click.echo) -> Path | None:
-    from gan_eval.cli import default_metrics
     from gan_eval.plugins import load_registry
-    from gan_eval.scoring import ScoreConfig
+    from gan_eval.scoring import ScoreConfig, default_metrics
 
     from .manifest import entry_for, new_manifest, read_manifest, upsert, write_manifest
     from .sweep import finished
@@ -77,7 +76,7 @@ def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0
 
     def make(spec: str) -> ScoreConfig:
         return ScoreConfig(generated=spec, reference=reference, metrics=default_metrics(registry, True), device=device,
-                           source_options={"count": count, "seed": seed})
+                           source_options={"count": count}, seed=seed)
 
     records = score_manifest(registry, manifest_path, manifest, make, records_dir=out / "records", quiet=quiet, echo=echo)
     echo(summary_table(manifest, records))

@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 import click
 
-from gan_eval.cli import make_config, plugin_option, run_options, run_score, source_options
+from gan_eval.api import run_config
+from gan_eval.cli.options import make_config, plugin_option, run_options, source_options  # lead: interim, until the trainers own their options
 from gan_eval.errors import InputError
 from gan_eval.paths import safe_child
 from gan_eval.plugins import Registry, load_registry
@@ -40,7 +41,7 @@ def score_manifest(
             record = read_record(manifest_path.parent / entry["record"])
             echo(f"{entry['label']}: already scored ({entry['record']}), kept")
         else:
-            record = run_score(registry, config, quiet=quiet)
+            record = run_config(registry, config, progress=not quiet).record
             write_record(record_file, record)
             entry["record"] = os.path.relpath(record_file.resolve(), manifest_path.parent.resolve())
             write_manifest(manifest_path, manifest)

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import jinja2
 
-from .. import __version__
+from ..version import __version__
 from ..atomic import atomic_write_text
 from .plots import MetricTrendsSection
 from .runs import TRAINER_FACTS, ReportRun, comparability_warnings

@@ -64,6 +64,7 @@ def parse_latent_shape(text: str, where: str) -> tuple[int, ...]:
 
 
 class _SampledSource(Source):
+    extra_options = {"device": "torch device the generator runs on (default cpu)", "latent": "latent shape the generator takes, e.g. 100 or 100,1,1"}
     """Shared machinery: exact counts, block-wise latents, output checks and uint8 conversion."""
 
     value_range = "-1,1"

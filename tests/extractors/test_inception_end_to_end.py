@@ -47,7 +47,7 @@ def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, standin_weights
         "--device", "cpu", "--batch-size", "10", "-q", "--no-cache", "--json",
     ])
     assert result.exit_code == 0, result.output
-    ours = {r["name"].split("@")[0]: r["values"] for r in json.loads(result.output)}
+    ours = {r["name"].split("@")[0]: r["values"] for r in json.loads(result.stdout)["results"]}
 
     theirs = torch_fidelity.calculate_metrics(
         input1=str(generated), input2=str(reference), isc=True, fid=True, kid=True, prc=True,

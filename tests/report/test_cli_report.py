@@ -9,6 +9,7 @@ import pytest
 from gan_eval.errors import PluginError
 from gan_eval.metric import Metric
 from gan_eval.scoring import MAX_DETAILS_CHARS, metric_details
+from gan_eval.cli.output import EXIT_INPUT
 
 
 def test_report_command_writes_one_file_from_records_and_a_manifest(tmp_path, run_cli, sweep_records):
@@ -27,7 +28,7 @@ def test_report_command_names_a_bad_input(tmp_path, run_cli):
     bad = tmp_path / "notes.json"
     bad.write_text("{}")
     result = run_cli("report", bad, "-o", tmp_path / "r.html")
-    assert result.exit_code == 1
+    assert result.exit_code == EXIT_INPUT
     assert "notes.json: neither a gan-eval run record" in result.output
     assert not (tmp_path / "r.html").exists()
 
@@ -52,6 +53,15 @@ class _Detailed(Metric):
     def __init__(self, details):
         super().__init__()
         self._details = details
+
+    def state_spec(self):
+        return {}
+
+    def update(self, state, inputs):
+        pass
+
+    def compute(self, generated, reference):
+        return {"x": 0.0}
 
     def details(self, generated, reference):
         if isinstance(self._details, Exception):

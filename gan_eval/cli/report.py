@@ -1,21 +1,12 @@
-"""``gan-eval report`` and the ``--html`` of ``gan-eval score``: run records → one HTML file."""
+"""``gan-eval report``: run records → one self-contained HTML file."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .plugins import Registry, load_registry
-
-
-def write_html_for_record(path: str, record: dict[str, Any], registry: Registry, record_path: str | None) -> None:
-    """The one-run report of ``gan-eval score --html``."""
-    from .report import ReportRun, write_report
-
-    label = str(record.get("inputs", {}).get("generated", {}).get("spec", "run"))
-    write_report(path, [ReportRun(label, record, record_path or "(record not saved: pass --out to keep it)")], registry)
+from .. import api
 
 
 @click.command("report")
@@ -38,9 +29,5 @@ def report_command(records: tuple[str, ...], output: str, title: str | None, plu
       gan-eval report teacher.json student.json scratch.json -o report.html
       gan-eval report sweep/sweep.json -o sweep.html
     """
-    from .report import load_runs, write_report
-
-    runs = load_runs(records)
-    registry = load_registry(plugin_files)
-    write_report(output, runs, registry, title)
-    click.echo(f"report on {len(runs)} run{'s' if len(runs) != 1 else ''} written to {Path(output)}")
+    count = api.write_report(records, output, title=title, plugins=plugin_files)
+    click.echo(f"report on {count} run{'s' if count != 1 else ''} written to {Path(output)}")
