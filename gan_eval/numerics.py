@@ -5,8 +5,9 @@ which changes Inception features in the 3rd-4th digit on Ampere and newer GPUs) 
 a CUDA run equals the CPU path within float32 rounding.
 
 Fast (``--fast``, opt-in): TF32 and cuDNN autotuning on, and extractors that declare the speed
-parameters ``channels_last`` / ``autocast`` get them (channels-last everywhere; bfloat16 autocast on
-GPUs only). Fast results differ from exact ones
+parameters get them (:data:`FAST_EXTRACTOR_PARAMS`): channels-last everywhere, bfloat16 autocast on
+GPUs, on CPUs folded batch norm with fused oneDNN convolutions (``fuse``) and, where the CPU has
+native bfloat16, a bfloat16 network (``dtype``). Fast results differ from exact ones
 (docs/performance.md measures by how much), so the run record marks them and the extractor's identity
 carries ``"numerics": "fast"``: reference caches never mix fast and exact statistics.
 """
@@ -28,17 +29,36 @@ def current() -> str:
     """The mode of the innermost :func:`numerics` scope ("exact" outside any)."""
     return _current.get()
 
-#: Extractor parameters set in fast mode when an extractor declares them (a user's -O value wins).
-#: On CPUs bfloat16 autocast made Inception slower here (docs/performance.md), so it is GPU-only.
+#: Extractor parameters set in fast mode when an extractor declares them (a user's -O value wins),
+#: by device kind (:func:`device_kind`). bfloat16 autocast (per-op casts) made Inception slower on a
+#: CPU, so CPUs get a whole-bfloat16 network instead, and only those that run bf16 natively: without
+#: AVX512-BF16/AMX oneDNN has no bf16 kernels and bf16 convolutions ran 10× slower than float32.
+#: ``fuse``: batch norm folded into the convolutions, convolution + ReLU as one prepacked oneDNN kernel.
 FAST_EXTRACTOR_PARAMS: Mapping[str, Mapping[str, Any]] = {
     "cuda": {"channels_last": True, "autocast": "bfloat16"},
-    "cpu": {"channels_last": True},
+    "cpu": {"channels_last": True, "fuse": True},
+    "cpu-bf16": {"channels_last": True, "fuse": True, "dtype": "bfloat16"},
 }
+
+
+def native_cpu_bfloat16() -> bool:
+    """True when oneDNN runs bfloat16 convolutions and matmuls on this CPU's own instructions."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def device_kind(device_type: str) -> str:
+    """The key of :data:`FAST_EXTRACTOR_PARAMS` for ``device_type`` on this machine."""
+    if device_type == "cpu":
+        return "cpu-bf16" if native_cpu_bfloat16() else "cpu"
+    return device_type
 
 
 def fast_extractor_params(declared: Mapping[str, Any], given: Mapping[str, Any], device_type: str = "cuda") -> dict[str, Any]:
     """``given`` plus the fast-mode parameters (for ``device_type``) the extractor declares and the user did not set."""
-    fast = FAST_EXTRACTOR_PARAMS.get(device_type, FAST_EXTRACTOR_PARAMS["cpu"])
+    fast = FAST_EXTRACTOR_PARAMS.get(device_kind(device_type), FAST_EXTRACTOR_PARAMS["cpu"])
     extra = {k: v for k, v in fast.items() if k in declared and k not in given}
     return {**given, **extra}
 

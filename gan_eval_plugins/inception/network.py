@@ -182,6 +182,7 @@ class TFInceptionV3(nn.Module):
         for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c,
                       self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b, self.Mixed_7c):
             x = block(x)
+        x = x.to(torch.promote_types(x.dtype, torch.float32))  # a bfloat16 network still averages in float32
         return torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1)
 
     def unbiased_logits(self, pool: torch.Tensor) -> torch.Tensor:
