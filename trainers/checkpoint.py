@@ -1,7 +1,8 @@
 """Generator checkpoints and resumable training states: plain tensors and JSON-able records only.
 
-``NAME.pt`` holds ``{"format", "record", "generator"}`` (the record also lands in ``NAME.json`` for
-people); ``NAME.train.pt`` holds everything needed to resume (discriminator, optimisers, step).
+``NAME.pt`` holds ``{"format", "record", "generator"}`` plus ``"generator_ema"`` when the run kept an
+exponential moving average of the weights (``--ema``); the record also lands in ``NAME.json`` for
+people. ``NAME.train.pt`` holds everything needed to resume (discriminator, optimisers, step).
 Both are written atomically and read with ``torch.load(weights_only=True)``: a file that would need
 pickled code to load is refused, and nothing in it is ever executed.
 """
@@ -38,13 +39,16 @@ def record_path(checkpoint: str | Path) -> Path:
 
 
 def remove_stale_temporaries(checkpoint: str | Path) -> list[Path]:
-    """Delete temporary files a killed run left beside ``checkpoint``, its record and training state.
+    """Delete temporary files a killed run left beside ``checkpoint``, its record, training state,
+    metrics log and best checkpoint.
 
     Writes are atomic (temporary file, then rename), so a SIGKILL mid-write leaves the old file intact
     plus an orphaned ``.NAME.XXXX.tmp`` that nothing reads; a rerun clears them so they do not pile up.
     """
     removed = []
-    for target in (Path(checkpoint), record_path(checkpoint), train_state_path(checkpoint)):
+    path = Path(checkpoint)
+    logs = (path.with_name(path.stem + ".log.csv"), path.with_name(path.stem + ".best.pt"), path.with_name(path.stem + ".best.json"))
+    for target in (path, record_path(checkpoint), train_state_path(checkpoint), *logs):
         for tmp in target.parent.glob(f".{target.name}.*.tmp"):
             try:
                 tmp.unlink()
@@ -83,10 +87,21 @@ def load_torch(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def save_generator(path: str | Path, generator: Generator, record: dict[str, Any]) -> None:
-    """Write ``path`` (weights + record) and ``path.json`` (the record), both atomically."""
-    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
-    save_torch(path, {"format": CHECKPOINT_FORMAT, "record": record, "generator": state})
+#: which weights ``load_generator`` returns: the moving average when the checkpoint has one, or either
+WEIGHTS = ("auto", "ema", "raw")
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
+def save_generator(path: str | Path, generator: Generator, record: dict[str, Any], ema: Generator | None = None) -> None:
+    """Write ``path`` (raw weights, the EMA weights if any, and the record) and ``path.json`` (the
+    record), both atomically."""
+    payload = {"format": CHECKPOINT_FORMAT, "record": record, "generator": _cpu_state(generator)}
+    if ema is not None:
+        payload["generator_ema"] = _cpu_state(ema)
+    save_torch(path, payload)
     atomic_write_text(record_path(path), json.dumps(record, indent=2) + "\n")
 
 
@@ -98,13 +113,27 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, dict[str, Any]]:
-    """The generator (in eval mode) and its record."""
+def select_weights(path: str | Path, payload: dict[str, Any], weights: str = "auto") -> tuple[str, dict[str, torch.Tensor]]:
+    """(``"ema"`` or ``"raw"``, state dict): ``auto`` takes the moving average when there is one."""
+    if weights not in WEIGHTS:
+        raise InputError(path, f"weights={weights!r}: choose {', '.join(WEIGHTS)}")
+    has_ema = isinstance(payload.get("generator_ema"), dict)
+    if weights == "ema" and not has_ema:
+        raise InputError(path, "weights=ema: this checkpoint has no EMA weights (train with --ema DECAY), use weights=raw")
+    chosen = "ema" if has_ema and weights != "raw" else "raw"
+    return chosen, payload["generator_ema" if chosen == "ema" else "generator"]
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu", weights: str = "auto") -> tuple[Generator, dict[str, Any]]:
+    """The generator (in eval mode) and its record. ``weights``: ``auto`` (EMA when the checkpoint has
+    it, else raw), ``ema`` or ``raw``; the record's ``"weights"`` key says which were loaded."""
     payload = read_checkpoint(path)
-    record = payload["record"]
+    record = dict(payload["record"])
+    chosen, state = select_weights(path, payload, weights)
+    record["weights"] = chosen
     try:
         generator = Generator(Architecture(**record["architecture"]))
-        generator.load_state_dict(payload["generator"])
+        generator.load_state_dict(state)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise InputError(path, f"checkpoint does not match its architecture record: {exc}") from None
     return generator.to(device).eval(), record

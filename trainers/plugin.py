@@ -1,4 +1,5 @@
-"""The trainers' gan-eval plugin: adds ``gan-eval train``, ``gan-eval sweep-score`` and ``gan-eval demo``."""
+"""The trainers' gan-eval plugin: adds ``gan-eval train``, ``gan-eval sweep-score``, ``gan-eval demo``
+and the ``ckpt:`` source for the checkpoints they write."""
 
 from __future__ import annotations
 
@@ -12,3 +13,10 @@ def register_commands():
     from .sweep_score import sweep_score_command
 
     return [train, sweep_score_command, demo_command]
+
+
+@gan_eval.hookimpl
+def register_sources():
+    from .checkpoint_source import CheckpointSource
+
+    return [CheckpointSource]

@@ -114,6 +114,8 @@ def sweep_command(ds_text: str, teacher: str | None, student_losses: str, loss: 
     if teacher and data == "dataset:mnist5k:train":
         data = str(read_checkpoint(teacher)["record"].get("data") or data)
     base = config_from(kw, role="teacher", loss=loss, lam=lam, data=data)
+    if kw["dry_run"]:
+        raise UsageError("--dry-run describes one run: use 'gan-eval train teacher --dry-run --d D' (or 'train student')")
     if kw["resume"] or kw["overwrite"]:
         raise UsageError("sweep always resumes unfinished runs and keeps finished ones; delete a checkpoint to retrain it")
     path = run_sweep(base, parse_ints(ds_text, "--ds"), out_dir, teacher=teacher, kinds=kinds, scratch_loss=loss,

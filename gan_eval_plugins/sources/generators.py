@@ -1,8 +1,5 @@
 """Generator sources: images sampled from a model with a seeded latent stream.
 
-``ckpt:PATH``
-    A checkpoint written by ``gan-eval train`` (``PATH.pt``; a folder holding exactly one). Loaded
-    with ``torch.load(weights_only=True)``: a file that needs pickled code is refused.
 ``torchscript:PATH``
     A TorchScript generator (``torch.jit.save``); ``--source-option latent=100`` (or ``100,1,1``) gives
     the latent shape it takes. TorchScript runs only the scripted graph, never arbitrary Python.
@@ -10,7 +7,8 @@
     A Python function. With ``--source-option latent=SHAPE`` it is called as ``function(z)`` on a
     float32 CPU latent batch; without it as ``function(seed, n)`` and must be deterministic in them.
 
-All sample ``--num`` images exactly. Latents come in fixed blocks of ``BLOCK`` from a CPU generator
+All sample ``--num`` images exactly. (``ckpt:``, for ``gan-eval train`` checkpoints, is the trainers'
+plugin's: ``trainers/checkpoint_source.py`` builds on ``_SampledSource`` here.) Latents come in fixed blocks of ``BLOCK`` from a CPU generator
 seeded with (``--seed``, block index) and every block is generated whole, so image i depends only on
 (seed, i): batch size, sharding and ``--num`` never change an image. Float outputs map to uint8 as
 ``rint((x + 1) / 2 · 255)`` (range ``-1,1``, the default; ``--range 0,1`` for [0, 1] outputs).
@@ -37,9 +35,6 @@ from gan_eval.source import Batch, Source, SourceOptions
 
 #: images generated per latent block (a fixed unit, so results never depend on batching)
 BLOCK = 64
-#: checkpoint record fields shown in the run record and the HTML report
-RECORD_FIELDS = ("role", "arch", "d", "loss", "lambda", "dataset", "data", "steps", "parameters",
-                 "teacher_parameters", "compression_ratio")
 
 
 def block_seed(seed: int, block: int) -> int:
@@ -149,52 +144,6 @@ class _SampledSource(Source):
                 "channels": channels, "sample_seed": self.seed}
 
 
-class CheckpointSource(_SampledSource):
-    kind = "ckpt"
-    summary = "a generator checkpoint from 'gan-eval train' (--num N images, seeded by --seed)"
-    priority = 10
-
-    def __init__(self, target: str, options: SourceOptions):
-        super().__init__(target, options)
-        from trainers.checkpoint import load_generator
-
-        self.path = self.resolve(Path(target))
-        self.generator, self.record = load_generator(self.path, self.device)
-        self.latent = int(self.record["architecture"]["latent"])
-        self._sha256 = sha256_file(self.path)
-
-    @staticmethod
-    def resolve(path: Path) -> Path:
-        if not path.is_dir():
-            return path
-        found = sorted(p for p in path.glob("*.pt") if not p.name.endswith(".train.pt"))
-        if len(found) != 1:
-            listing = ", ".join(p.name for p in found) or "none"
-            raise InputError(path, f"a folder must hold exactly one generator checkpoint for ckpt: (found: {listing}); "
-                                   "name the file, or score them all with 'gan-eval sweep-score FOLDER'")
-        return found[0]
-
-    @classmethod
-    def detect(cls, target: str) -> bool:
-        path = Path(target)
-        return path.suffix == ".pt" and not path.name.endswith(".train.pt") and path.is_file() and path.with_suffix(".json").is_file()
-
-    def _generate(self, block: int) -> torch.Tensor:
-        return self.generator(block_latents(self.seed, block, (self.latent,)).to(self.device))
-
-    def _shape(self) -> tuple[int, int, int]:
-        arch = self.record["architecture"]
-        return int(arch["channels"]), int(arch["size"]), int(arch["size"])
-
-    def _identity(self) -> str:
-        return f"sha256={self._sha256}"
-
-    def info(self) -> dict[str, Any]:
-        extra = {key: self.record.get(key) for key in RECORD_FIELDS if self.record.get(key) is not None}
-        return {**super().info(), **extra, "checkpoint": str(self.path), "checkpoint_sha256": self._sha256,
-                "train_seed": self.record.get("seed"), "latent": self.latent}
-
-
 class TorchScriptSource(_SampledSource):
     kind = "torchscript"
     summary = "a TorchScript generator (--source-option latent=100 gives its latent shape)"
@@ -285,4 +234,4 @@ class CallableSource(_SampledSource):
 
 @gan_eval.hookimpl
 def register_sources():
-    return [CheckpointSource, TorchScriptSource, CallableSource]
+    return [TorchScriptSource, CallableSource]

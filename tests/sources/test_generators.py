@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from gan_eval.errors import InputError
 from gan_eval.source import SourceOptions
-from gan_eval_plugins.sources.generators import (BLOCK, CallableSource, CheckpointSource, TorchScriptSource,
-                                                 block_latents)
+from gan_eval_plugins.sources.generators import BLOCK, CallableSource, TorchScriptSource, block_latents
+from trainers.checkpoint_source import CheckpointSource  # the ckpt: source moved to the trainers' plugin
 from trainers.checkpoint import save_generator
 from trainers.models import Architecture, build_pair
 

@@ -10,7 +10,7 @@ import torch
 
 from gan_eval.errors import InputError
 from gan_eval.source import SourceOptions
-from gan_eval_plugins.sources.generators import CheckpointSource
+from trainers.checkpoint_source import CheckpointSource
 from trainers.checkpoint import load_generator, load_torch, record_path, save_generator
 from trainers.models import Architecture, build_pair
 

@@ -24,7 +24,7 @@ from trainers.training import TrainConfig, train
 
 STEPS = 40
 EVERY = 2
-OUTPUTS = ("run.pt", "run.json", "run.train.pt")
+OUTPUTS = ("run.pt", "run.json", "run.train.pt", "run.log.csv")
 
 
 @pytest.fixture
@@ -146,10 +146,10 @@ def test_a_kill_between_the_final_state_and_the_checkpoint_is_repaired_on_resume
 
     real_save_generator = training.save_generator
 
-    def dies_at_the_end(path, generator, record):
+    def dies_at_the_end(path, generator, record, **kw):
         if record["steps"] == config["steps"]:
             raise Killed
-        real_save_generator(path, generator, record)
+        real_save_generator(path, generator, record, **kw)
 
     monkeypatch.setattr(training, "save_generator", dies_at_the_end)
     out = tmp_path / "run.pt"
@@ -167,7 +167,8 @@ def test_a_kill_between_the_final_state_and_the_checkpoint_is_repaired_on_resume
 
 def test_a_rerun_removes_temporaries_a_killed_write_left(tmp_path, noise_data):
     out = tmp_path / "run.pt"
-    orphans = [tmp_path / ".run.pt.abc123.tmp", tmp_path / ".run.train.pt.x.tmp", tmp_path / ".run.json.y.tmp"]
+    orphans = [tmp_path / ".run.pt.abc123.tmp", tmp_path / ".run.train.pt.x.tmp", tmp_path / ".run.json.y.tmp",
+               tmp_path / ".run.log.csv.z.tmp", tmp_path / ".run.best.pt.w.tmp"]
     for orphan in orphans:
         orphan.write_bytes(b"half a checkpoint")
     unrelated = tmp_path / ".other.pt.z.tmp"
