@@ -40,7 +40,7 @@ class ClipModel:
             file_names=(self.file_name,),
             url=f"{_BASE}/{self.sha256}/{self.file_name}",
             sha256=self.sha256,
-            env=f"GAN_EVAL_CLIP_{self.key.upper()}_WEIGHTS",
+            env=f"GAN_EVAL_CLIP_{self.key.upper().replace('-', '_')}_WEIGHTS",  # VITL14_336
             folders=(core.CLIP_CACHE, core.GAN_EVAL_CACHE),
         )
 

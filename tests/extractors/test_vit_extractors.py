@@ -33,6 +33,7 @@ def test_registered_through_entry_points_with_dimension_and_cost_in_the_summary(
         cls = extractors[name]
         assert f"{dim}-d" in cls.summary and "cost" in cls.summary and "suits" in cls.summary
         assert cls.outputs == {"features"} and cls.standard is False and cls.priority < 0
+        assert cls.weights_spec.name == name and cls.weights_spec.env.isidentifier()  # a settable variable
 
 
 def test_missing_weights_name_every_place_searched(tmp_path):
