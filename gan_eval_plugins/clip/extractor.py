@@ -97,7 +97,7 @@ class ClipViTB32(ClipExtractor, model=MODELS["vitb32"], suits_for="a cheap CLIP 
 
 
 class ClipViTL14336(ClipExtractor, model=MODELS["vitl14-336"], suits_for="CMMD as its authors define it",
-                    cost="about 190 GFLOPs an image, about 30x ViT-B/32"):
+                    cost="about 190 GFLOPs an image, about 43x ViT-B/32"):
     """OpenAI CLIP ViT-L/14 at 336 px, 768-d: the CMMD encoder."""
 
 
