@@ -1,16 +1,20 @@
-"""End-to-end folder scoring (FID + IS) against torch-fidelity and pytorch-fid, same images, same weights.
+"""End-to-end folder scoring (FID + IS + KID) against torch-fidelity and pytorch-fid, same images, same weights.
 
 Writes two folders of N 32×32 PNGs, builds the deterministic stand-in Inception weights (the standard
 file cannot be downloaded here; every tool loads the same file), then times, each in a fresh process
 and in interleaved rounds so that a shared machine's noise hits all alike:
 
-* gan-eval exact (default numerics) and gan-eval --fast: FID + IS, no cache;
-* torch-fidelity ``calculate_metrics(fid=True, isc=True)``, no cache, as it runs by default (DataLoader
-  with min(4, 2·CPUs) workers) and with ``save_cpu_ram=True`` (no workers: ``torch-fidelity-0w``);
-* pytorch-fid ``calculate_fid_given_paths`` (FID only: it has no IS).
+* gan-eval exact (default numerics) and gan-eval --fast: FID + IS + KID (subsets of N), no cache, no
+  bootstrap intervals (``bootstrap=0``: the peers compute none; at N = 32 the default 200 resamples
+  took 70 of 119 s, recomputing KID and IS 241 times each);
+* torch-fidelity ``calculate_metrics(fid=True, isc=True, kid=True)``, no cache, as it runs by default
+  (DataLoader with min(4, 2·CPUs) workers);
+* optionally (``--tools``) torch-fidelity with ``save_cpu_ram=True`` (no workers:
+  ``torch-fidelity-0w``) and pytorch-fid ``calculate_fid_given_paths`` (FID only).
 
-It prints images per second and the ratios measured in this run, and the FID deviation of fast mode
-from exact mode. Usage: ``.venv/bin/python benchmarks/end_to_end.py [--n 200] [--device cpu] [--rounds 2]``
+It prints images per second, the ratios fast/exact and exact/torch-fidelity measured in this run,
+and the FID, IS and KID deviation of fast mode from exact mode.
+Usage: ``OMP_NUM_THREADS=2 .venv/bin/python benchmarks/end_to_end.py [--n 128] [--device cpu] [--rounds 3]``
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 TOOLS = ("gan-eval", "gan-eval-fast", "torch-fidelity", "torch-fidelity-0w", "pytorch-fid")
+DEFAULT_TOOLS = ("gan-eval", "gan-eval-fast", "torch-fidelity")
 
 
 def write_folder(path: Path, n: int, seed: int) -> Path:
@@ -65,9 +70,11 @@ def _run_tool(tool: str, generated: str, reference: str, weights: str, device: s
         from gan_eval.plugins import load_registry
         from gan_eval.scoring import ScoreConfig, score
 
+        n = len(os.listdir(generated))
         config = ScoreConfig(
-            generated=generated, reference=reference, metrics=["fid", "is"], extractor="inception",
+            generated=generated, reference=reference, metrics=["fid", "is", "kid"], extractor="inception",
             extractor_params={"weights": weights, "allow_nonstandard": True}, batch_size=batch_size,
+            metric_params={"kid": {"subset_size": n}}, bootstrap=0,  # the peers compute no intervals
             device=device, use_cache=False, numerics="fast" if tool.endswith("fast") else "exact",
         )
         registry = load_registry()
@@ -75,18 +82,20 @@ def _run_tool(tool: str, generated: str, reference: str, weights: str, device: s
         outcome = score(registry, config)
         seconds = time.perf_counter() - start
         values = {r["name"].split("@")[0]: r["values"] for r in outcome.results}
-        return {"seconds": seconds, "fid": values["fid"]["fid"], "is": values["is"]["mean"]}
+        return {"seconds": seconds, "fid": values["fid"]["fid"], "is": values["is"]["mean"], "kid": values["kid"]["mean"]}
     if tool.startswith("torch-fidelity"):
         import torch_fidelity
 
         start = time.perf_counter()
         out = torch_fidelity.calculate_metrics(
-            input1=generated, input2=reference, fid=True, isc=True, feature_extractor="inception-v3-compat",
+            input1=generated, input2=reference, fid=True, isc=True, kid=True, kid_subset_size=len(os.listdir(generated)),
+            feature_extractor="inception-v3-compat",
             feature_extractor_weights_path=weights, cuda=device.startswith("cuda"), batch_size=batch_size,
             cache=False, verbose=False, save_cpu_ram=tool.endswith("-0w"),  # -0w: no DataLoader workers
         )
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "fid": out["frechet_inception_distance"], "is": out["inception_score_mean"]}
+        return {"seconds": seconds, "fid": out["frechet_inception_distance"], "is": out["inception_score_mean"],
+                "kid": out["kernel_inception_distance_mean"]}
     if tool == "pytorch-fid":
         import pytorch_fid.inception as pfi
         from pytorch_fid.fid_score import calculate_fid_given_paths
@@ -95,7 +104,7 @@ def _run_tool(tool: str, generated: str, reference: str, weights: str, device: s
         start = time.perf_counter()
         fid = calculate_fid_given_paths([generated, reference], batch_size, device, 2048, num_workers=0)
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "fid": float(fid), "is": None}
+        return {"seconds": seconds, "fid": float(fid), "is": None, "kid": None}
     raise ValueError(tool)
 
 
@@ -105,7 +114,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=1, help="interleaved repetitions; the median is reported")
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ", ".join(TOOLS))
+    parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS), help="comma-separated subset of " + ", ".join(TOOLS))
     parser.add_argument("--work", help="folder for images and weights (default: a temporary one)")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: score once with this tool, print JSON
     parser.add_argument("--paths", nargs=3, help=argparse.SUPPRESS)
@@ -133,7 +142,7 @@ def main() -> None:
             result = json.loads(done.stdout.strip().splitlines()[-1])
             runs[tool].append(result)
             print(f"round {round_ + 1} {tool:17s} {result['seconds']:8.1f} s wall {result['cpu_seconds']:8.1f} s CPU  "
-                  f"FID {result['fid']:.6g}  IS {result['is']}", flush=True)
+                  f"FID {result['fid']:.6g}  IS {result['is']}  KID {result['kid']}", flush=True)
 
     images = 2 * args.n
     print(f"\n{images} images (2 folders × {args.n}, 32×32 PNG), device {args.device}, batch {args.batch_size}, "
@@ -144,14 +153,17 @@ def main() -> None:
         print(f"-- by {label}, median of {args.rounds} round(s):")
         for tool in tools:
             print(f"{tool:17s} {images / seconds[tool]:8.2f} images/s")
+        if "gan-eval" in seconds and "gan-eval-fast" in seconds:
+            print(f"throughput gan-eval-fast / gan-eval (fast / exact): {seconds['gan-eval'] / seconds['gan-eval-fast']:.2f}x")
         for ours in ("gan-eval", "gan-eval-fast"):
             for peer in ("torch-fidelity", "torch-fidelity-0w", "pytorch-fid"):
                 if ours in seconds and peer in seconds:
                     print(f"throughput {ours} / {peer}: {seconds[peer] / seconds[ours]:.2f}x")
     if "gan-eval" in runs and "gan-eval-fast" in runs:
         exact, fast = runs["gan-eval"][0], runs["gan-eval-fast"][0]
-        print(f"fast-mode deviation: FID {fast['fid']:.6g} vs exact {exact['fid']:.6g} "
-              f"({abs(fast['fid'] - exact['fid']) / exact['fid']:.2e} relative); IS {fast['is']:.6g} vs {exact['is']:.6g}")
+        for name in ("fid", "is", "kid"):
+            print(f"fast-mode deviation {name.upper()}: {fast[name]:.8g} vs exact {exact[name]:.8g} "
+                  f"({abs(fast[name] - exact[name]) / abs(exact[name]):.2e} relative)")
     if "gan-eval" in runs and "torch-fidelity" in runs:
         a, b = runs["gan-eval"][0]["fid"], runs["torch-fidelity"][0]["fid"]
         print(f"FID gan-eval vs torch-fidelity (same tf1 preprocessing): {a:.8g} vs {b:.8g} ({abs(a - b) / b:.1e} relative)")
