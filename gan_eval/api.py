@@ -26,7 +26,7 @@ from .errors import GanEvalError, UsageError
 from .memory import GeneratorSource, TensorSource, to_rgb_batch
 from .plugins import Registry, load_registry
 from .record import build_record, now
-from .scoring import AUTO, Job, ScoreConfig, ScoreOutcome, in_numerics, score
+from .scoring import AUTO, Job, ScoreConfig, ScoreOutcome, default_resamples, in_numerics, score
 from .source import Batch, Source, SourceOptions
 
 #: What ``generated`` / ``reference`` may be: a spec string, images, a Source, or a generator callable.
@@ -194,7 +194,7 @@ def evaluate(
     resume_dir: str | None = None,
     resume_every: int = 50,
     registry: Registry | None = None,
-    bootstrap: int = DEFAULT_RESAMPLES,
+    bootstrap: int | None = None,
     ci: float = 0.95,
 ) -> Result:
     """Score ``generated`` (against ``reference``) with ``metrics`` in one call.
@@ -216,7 +216,7 @@ def evaluate(
         source_options={"limit": limit, "value_range": value_range, "count": count, "extra": extra,
                         **({} if source_options is None else {k: v for k, v in source_options.items() if k in _SHARED_OPTIONS})},
         reference_options={"limit": limit_ref}, plugin_files=[str(Path(p)) for p in plugins],
-        use_cache=cache, numerics="fast" if fast else "exact", seed=int(seed), bootstrap=int(bootstrap), ci=float(ci),
+        use_cache=cache, numerics="fast" if fast else "exact", seed=int(seed), bootstrap=default_resamples() if bootstrap is None else int(bootstrap), ci=float(ci),
     )
     config.source_options["extra"] = {k: v for k, v in extra.items() if k not in _SHARED_OPTIONS}
     gen_spec, gen_source = _spec_and_source(generated, "generated", config.options(), latent=latent, count=count, labels=labels)
@@ -269,7 +269,7 @@ class Evaluator:
         options: Mapping[str, Any] | None = None, device: str = "auto", seed: int = 0, cache: bool = True,
         fast: bool = False, value_range: str = "-1,1", layout: str | None = None, batch_size: int = 64,
         plugins: Sequence[str] = (), registry: Registry | None = None, limit_ref: int | None = None,
-        bootstrap: int = DEFAULT_RESAMPLES, ci: float = 0.95,
+        bootstrap: int | None = None, ci: float = 0.95,
     ):
         self.registry = registry or load_registry(plugins)
         metric_params, extractor_params = split_options(self.registry, options)
@@ -278,7 +278,7 @@ class Evaluator:
             metric_params=metric_params, extractor=extractor, extractor_params=extractor_params,
             batch_size=int(batch_size), device=device, workers=0, reference_options={"limit": limit_ref},
             plugin_files=[str(Path(p)) for p in plugins], use_cache=cache, numerics="fast" if fast else "exact", seed=int(seed),
-            bootstrap=int(bootstrap), ci=float(ci),
+            bootstrap=default_resamples() if bootstrap is None else int(bootstrap), ci=float(ci),
         )
         self.value_range, self.layout = value_range, layout
         self._reference_input = reference
@@ -316,7 +316,7 @@ class Evaluator:
                 self._states = {b.key: b.metric.new_state(self.config.state_blocks()) for b in job.bound}
             with in_numerics(self.config), torch.inference_mode():
                 labels_np = None if labels is None else np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels, dtype=np.int64)
-                accumulate(job.bound, self._states, Batch(batch, labels=labels_np), job.device, job.plugin_of, batch_index=self._batches)
+                accumulate(job.bound, self._states, Batch(batch, labels=labels_np), job.device, job.plugin_of, first_index=self._count)
             if self._count < 64:
                 self._preview.append(batch[: 64 - self._count].copy())
             self._count += len(batch)

@@ -181,7 +181,7 @@ def run_pass(
             state.to(device)
         if progress is not None:
             progress(count + len(skipped))
-    shard_start = shard.bounds(len(source), batch_size)[0] // batch_size
+    shard_start = shard.bounds(len(source), batch_size)[0]
     with torch.inference_mode():
         for batch in iter_batches(source, batch_size, shard, workers, pin_memory=device.type == "cuda", first_batch=done):
             done += 1
@@ -190,7 +190,7 @@ def run_pass(
                 if count < preview:
                     head = batch.images[: preview - count]  # copied: never keep the (pinned) batch alive
                     kept.append(head.numpy().copy() if isinstance(head, torch.Tensor) else head.copy())
-                accumulate(bound, states, batch, device, plugin_of, batch_index=shard_start + done - 1)
+                accumulate(bound, states, batch, device, plugin_of, first_index=shard_start + (done - 1) * batch_size)
                 count += len(batch.images)
             if progress is not None:
                 progress(len(batch.images) + len(batch.skipped))
@@ -201,11 +201,12 @@ def run_pass(
 
 def accumulate(
     bound: Sequence[Bound], states: Mapping[str, State], batch: Batch, device: torch.device,
-    plugin_of: Mapping[str, str] | None = None, batch_index: int = 0,
+    plugin_of: Mapping[str, str] | None = None, first_index: int = 0,
 ) -> None:
     """Update every bound metric's state with one batch: the images on ``device``, each distinct
     extractor's outputs computed once, and the batch's labels when the source knows them.
-    ``batch_index`` (the batch's position in the whole source) lets states keep per-block sums."""
+    ``first_index`` (the position of the batch's first image in the whole source) assigns images to
+    the bootstrap blocks of states that keep them (:func:`by_block`)."""
     images = to_device(torch.as_tensor(batch.images), device)
     shared: dict[str, torch.Tensor] = {"images": images}
     labels = getattr(batch, "labels", None)
@@ -218,14 +219,36 @@ def accumulate(
     for b in bound:
         inputs = {**shared, **outputs[id(b.extractor)]} if b.extractor is not None else shared
         state = states[b.key]
-        state.begin_batch(batch_index)
         try:
-            b.metric.update(state, inputs)
+            for block, part in by_block(inputs, first_index, state.blocks):
+                state.begin_batch(block)
+                b.metric.update(state, part)
         except GanEvalError:
             raise
         except Exception as exc:
             owner = (plugin_of or {}).get(b.key, b.metric.name)
             raise PluginError(owner, f"metric {b.metric.name!r} failed in update(): {type(exc).__name__}: {exc}") from exc
+
+
+def by_block(inputs: Mapping[str, torch.Tensor], first_index: int, blocks: int) -> Iterator[tuple[int, dict[str, torch.Tensor]]]:
+    """The batch split by bootstrap block: image ``first_index + i`` goes to block ``(first_index + i) % blocks``.
+
+    Blocks are interleaved sets of images chosen by their position in the source alone, so they hold
+    the same images whatever the batch size, worker count or sharding, and even a small set fills
+    every block. Without blocks the batch is one part."""
+    count = len(inputs["images"])
+    if blocks <= 1 or count == 0:
+        yield 0, dict(inputs)
+        return
+    residues = (torch.arange(first_index, first_index + count) % blocks)
+    order = torch.argsort(residues, stable=True)
+    sizes = torch.bincount(residues, minlength=blocks).tolist()
+    ordered = {name: value.index_select(0, order.to(value.device)) for name, value in inputs.items()}
+    start = 0
+    for block, size in enumerate(sizes):
+        if size:
+            yield block, {name: value[start:start + size] for name, value in ordered.items()}
+        start += size
 
 
 def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:

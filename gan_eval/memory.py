@@ -174,8 +174,11 @@ class GeneratorSource(Source):
         return self._fingerprint
 
     def info(self) -> dict[str, Any]:
-        if not hasattr(self, "_size"):
-            first = self.read(0, 1).images
-            self._size = (int(first.shape[2]), int(first.shape[3]))
-        return {"kind": self.kind, "spec": self.spec, "count": self.count, "height": self._size[0],
-                "width": self._size[1], "channels": 3, "latent": list(self.latent), "seed": self.options.seed}
+        if not hasattr(self, "_shape"):
+            z = block_latents(self.options.seed, 0, self.latent).to(self.device)
+            with torch.no_grad():
+                shape = tuple(as_numpy(self.function(z)).shape)
+            self._shape = shape  # native layout: N×C×H×W or N×H×W
+        channels, height, width = (1, *self._shape[1:3]) if len(self._shape) == 3 else self._shape[1:4]
+        return {"kind": self.kind, "spec": self.spec, "count": self.count, "height": int(height),
+                "width": int(width), "channels": int(channels), "latent": list(self.latent), "seed": self.options.seed}

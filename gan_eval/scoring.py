@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -65,8 +66,9 @@ class ScoreConfig:
     #: Seeds every sampled metric (IS shuffle, KID subsets, bootstrap) that has a ``seed`` parameter
     #: not set with ``-O``.
     seed: int = 0
-    #: Bootstrap resamples for confidence intervals (0: none) and their level (docs/intervals.md).
-    bootstrap: int = DEFAULT_RESAMPLES
+    #: Bootstrap resamples for confidence intervals (0: none; default ``$GAN_EVAL_BOOTSTRAP`` or 200)
+    #: and their level (docs/intervals.md).
+    bootstrap: int = field(default_factory=lambda: default_resamples())
     ci: float = 0.95
     #: Per-block partial sums each state keeps for resampling (batch i → block i mod K).
     blocks: int = DEFAULT_BLOCKS
@@ -99,6 +101,24 @@ class ScoreConfig:
         """The config a record stores (records of earlier versions included)."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+#: Environment variable giving the default number of bootstrap resamples (0 turns intervals off).
+BOOTSTRAP_ENV = "GAN_EVAL_BOOTSTRAP"
+
+
+def default_resamples() -> int:
+    """Bootstrap resamples when none are asked for: ``$GAN_EVAL_BOOTSTRAP``, else 200 (docs/intervals.md)."""
+    raw = os.environ.get(BOOTSTRAP_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RESAMPLES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"${BOOTSTRAP_ENV}={raw!r} must be a whole number of resamples (0: no intervals)") from None
+    if value < 0:
+        raise UsageError(f"${BOOTSTRAP_ENV}={raw!r} must be ≥ 0")
+    return value
 
 
 def resolve_device(name: str) -> torch.device:

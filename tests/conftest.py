@@ -28,6 +28,22 @@ def private_reference_cache(tmp_path_factory):
         os.environ["GAN_EVAL_CACHE_DIR"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_intervals_unless_asked():
+    """Bootstrap intervals cost up to ~20× a small metric's compute(); tests about other things run
+    without them (``$GAN_EVAL_BOOTSTRAP=0``, inherited by the commands they start). Tests of
+    intervals pass ``--bootstrap N`` / ``bootstrap=N`` explicitly."""
+    import os
+
+    previous = os.environ.get("GAN_EVAL_BOOTSTRAP")
+    os.environ["GAN_EVAL_BOOTSTRAP"] = "0"
+    yield
+    if previous is None:
+        os.environ.pop("GAN_EVAL_BOOTSTRAP", None)
+    else:
+        os.environ["GAN_EVAL_BOOTSTRAP"] = previous
+
+
 @pytest.fixture(scope="session")
 def builtin_registry():
     """The registry of the plugins shipped with gan-eval (third-party entry points ignored)."""

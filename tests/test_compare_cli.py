@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ def runs(tmp_path_factory, mnist_test_digits):
         np.save(folder / f"{name}.npy", images)
         out = folder / f"{name}.json"
         result = CliRunner().invoke(main, ["score", str(folder / f"{name}.npy"), *REFERENCE, "-m", "fid", "-m", "kid",
-                                           "--out", str(out), "--save-states", "-q", "--device", "cpu"], catch_exceptions=False)
+                                           "--out", str(out), "--save-states", "--bootstrap", "20", "-q", "--device", "cpu"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         records[name] = out
     return records
@@ -67,3 +68,25 @@ def test_runs_without_saved_states_or_with_other_references_are_refused(run_cli,
     moved.write_text(json.dumps(other))
     outcome = compare(run_cli, runs["half_a"], moved)
     assert not outcome["comparable"] and any("reference" in reason for reason in outcome["reasons"])
+
+
+def test_every_value_is_printed_and_recorded_with_its_interval_and_verify_reproduces_them(run_cli, tmp_path, mnist_test_digits):
+    np.save(tmp_path / "gen.npy", mnist_test_digits[0][:200])
+    out = tmp_path / "run.json"
+    result = run_cli("score", tmp_path / "gen.npy", *REFERENCE, "-m", "fid", "-m", "laplacian", "--bootstrap", "50",
+                     "--ci", "0.9", "--seed", "3", "--out", out, "-q", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("fid@mnist-cnn"))
+    assert re.fullmatch(r"fid@mnist-cnn\s+fid=[0-9.]+ \[[0-9.e+-]+, [0-9.e+-]+\]", row), row
+    fid = json.loads(out.read_text())["results"][0]
+    interval = fid["intervals"]["fid"]
+    assert set(interval) == {"low", "high", "level", "method", "resamples", "seed"}
+    assert interval["level"] == 0.9 and interval["resamples"] == 50 and interval["seed"] == 3
+    assert interval["low"] < interval["high"]
+    verified = run_cli("verify", out)
+    assert verified.exit_code == 0 and "fid@mnist-cnn.fid.low" in verified.output, verified.output
+    record = json.loads(out.read_text())
+    record["results"][0]["intervals"]["fid"]["high"] *= 1.01
+    (tmp_path / "tampered.json").write_text(json.dumps(record))
+    tampered = run_cli("verify", tmp_path / "tampered.json")
+    assert tampered.exit_code == 1 and "DIFF fid@mnist-cnn.fid.high" in tampered.output

@@ -58,11 +58,10 @@ def test_an_evaluator_fed_ten_batches_equals_one_evaluate_on_their_union(digits)
         evaluator.reset()
         for batch in digits.chunk(10):
             evaluator.update(batch.float().div(127.5).sub(1.0))  # floats in [-1, 1], as a generator gives
-        streamed = evaluator.compute()
-        fid = streamed.values.pop("fid@mnist-cnn.fid")
-        expected = dict(whole.values)
+        streamed, expected = dict(evaluator.compute().values), dict(whole.values)
+        fid = streamed.pop("fid@mnist-cnn.fid")
         assert fid == pytest.approx(expected.pop("fid@mnist-cnn.fid"), rel=1e-9)  # float64 summation order only
-        close(streamed.values, expected, rel=1e-12)
+        close(streamed, expected, rel=1e-12)
 
 
 def test_the_callers_rng_states_grad_mode_and_tf32_flags_are_left_alone(digits):

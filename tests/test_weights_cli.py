@@ -13,7 +13,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from gan_eval.cli_weights import weights_command
+from gan_eval.cli.weights import weights_command
 from gan_eval.weights import FetchError
 
 PAYLOAD = b"third-party weights " * 5000

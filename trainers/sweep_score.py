@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from gan_eval.api import run_config
-from gan_eval.cli.options import make_config, plugin_option, run_options, source_options  # lead: interim, until the trainers own their options
+from gan_eval.command_options import make_config, plugin_option, run_options, source_options
 from gan_eval.errors import InputError
 from gan_eval.paths import safe_child
 from gan_eval.plugins import Registry, load_registry

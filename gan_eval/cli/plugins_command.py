@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import api
-from .options import plugin_option
+from ..command_options import plugin_option
 from .output import echo_json
 
 

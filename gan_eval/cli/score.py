@@ -8,7 +8,7 @@ import click
 
 from .. import api
 from ..plugins import load_registry
-from .options import make_config, plugin_option, run_options, source_options
+from ..command_options import make_config, plugin_option, run_options, source_options
 from .output import EXIT_CHECK_FAILED, echo_json, echo_warnings, fmt, format_results, machine_view
 from ..scoring import DEFAULT_METRICS
 

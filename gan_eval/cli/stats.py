@@ -8,7 +8,7 @@ import click
 
 from .. import api
 from ..plugins import load_registry
-from .options import make_config, plugin_option, run_options, source_options
+from ..command_options import make_config, plugin_option, run_options, source_options
 from .output import echo_json, echo_warnings
 
 

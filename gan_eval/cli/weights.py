@@ -8,9 +8,9 @@ import json
 
 import click
 
-from . import weights
-from .errors import UsageError
-from .plugins import load_registry
+from .. import weights
+from ..errors import UsageError
+from ..plugins import load_registry
 
 
 def _specs(plugin_files: tuple[str, ...]) -> dict[str, weights.WeightsSpec]:

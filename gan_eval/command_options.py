@@ -1,4 +1,5 @@
-"""Options shared by the commands that read images, and their translation into a ScoreConfig."""
+"""Options shared by the commands that read images (the built-in ones and plugin commands such as
+the trainers' sweep-score), and their translation into a ScoreConfig. Public for plugin commands."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import Any, Callable
 
 import click
 
-from ..errors import UsageError
-from ..params import parse_assignments
-from ..plugins import Registry
-from ..scoring import DEFAULT_METRICS, ScoreConfig
-from ..specs import parse_source_extra
-from ..api import split_options
+from .errors import UsageError
+from .params import parse_assignments
+from .plugins import Registry
+from .scoring import DEFAULT_METRICS, ScoreConfig, default_resamples
+from .specs import parse_source_extra
+from .api import split_options
 
 
 def plugin_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,7 +67,7 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--workers", type=WorkerCount(), default="auto", show_default=True, help="Processes decoding images in parallel with the network: a number (0: decode in the main process) or auto (0 on CPU, where the network needs the cores; up to 4 per GPU)."),
         click.option("--fast", is_flag=True, help="Fast numerics: TF32, cuDNN autotuning, bfloat16 and channels-last for extractors that offer them. Values differ slightly from the default exact float32 mode (docs/performance.md measures how much); the record and cache keys mark the run."),
         click.option("--ci", "ci", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True, help="Level of the confidence interval printed and recorded for every value."),
-        click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True, help="Bootstrap resamples for the intervals (0: no intervals). Resampling reuses each metric's stored rows or per-block sums: the network never runs again (docs/intervals.md)."),
+        click.option("--bootstrap", type=click.IntRange(min=0), default=None, help="Bootstrap resamples for the intervals (0: no intervals; default $GAN_EVAL_BOOTSTRAP or 200). Resampling reuses each metric's stored rows or per-block sums: the network never runs again (docs/intervals.md)."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the reference statistics cache."),
         click.option("--resume-dir", type=click.Path(file_okay=False), help="Snapshot each pass's state here every --resume-every batches; re-running the same command after an interruption resumes from the last snapshot (deleted on success)."),
         click.option("--resume-every", type=click.IntRange(min=1), default=50, show_default=True, help="Batches between snapshots with --resume-dir."),
@@ -99,7 +100,7 @@ def make_config(generated: str | None, reference: str | None, metrics: tuple[str
         use_cache=not kw["no_cache"],
         numerics="fast" if kw.get("fast") else "exact",
         seed=kw["seed"],
-        bootstrap=kw.get("bootstrap", 200),
+        bootstrap=default_resamples() if kw.get("bootstrap") is None else kw["bootstrap"],
         ci=kw.get("ci", 0.95),
     )
 
