@@ -14,9 +14,10 @@ carries ``"numerics": "fast"``: reference caches never mix fast and exact statis
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import torch
 

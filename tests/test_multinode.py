@@ -62,7 +62,7 @@ def _two_nodes(tmp_path: Path, port: int) -> tuple[dict[str, subprocess.Complete
 
 def test_two_nodes_with_c10d_rendezvous_equal_one_process(tmp_path):
     single = subprocess.run([str(BIN / "gan-eval"), *_score_args(tmp_path / "single.json")],
-                            capture_output=True, text=True, env=_env(), timeout=TIMEOUT)
+                            capture_output=True, text=True, env=_env(), timeout=TIMEOUT, check=False)
     assert single.returncode == 0, single.stderr
     for attempt in range(3):  # the free port may be taken between probing and binding
         runs, outs = _two_nodes(tmp_path, _free_port())

@@ -20,11 +20,11 @@ the AVX2 EPYC this was measured on), so the prepacked path is skipped there and 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from gan_eval.numerics import native_cpu_bfloat16
 

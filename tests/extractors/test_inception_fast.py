@@ -12,7 +12,11 @@ from gan_eval import numerics
 from gan_eval.plugins import load_registry
 from gan_eval.scoring import ScoreConfig, score
 from gan_eval_plugins.inception import InceptionExtractor
-from gan_eval_plugins.inception.fast import FusedConvReLU, folded, onednn_pointwise_available
+from gan_eval_plugins.inception.fast import (
+    FusedConvReLU,
+    folded,
+    onednn_pointwise_available,
+)
 from gan_eval_plugins.inception.network import ConvBN
 from gan_eval_plugins.sources.datasets import load_dataset
 
