@@ -94,11 +94,13 @@ def read_schema_json(path: str | Path, schema: str, what: str, required_lists: t
     or an InputError naming the file and saying what it is not."""
     path = Path(path)
     try:
+        if not path.is_file():
+            raise InputError(path, "no such file" if not path.exists() else "not a regular file")
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(path, f"not a JSON {what} ({exc})") from None
+    except RecursionError:
+        raise InputError(path, f"not a gan-eval {what}: its JSON is nested too deeply to read") from None
     lists_ok = isinstance(data, dict) and all(isinstance(data.get(key), list) for key in required_lists)
     if not lists_ok or data.get("schema") != schema:
         needs = "".join(f" and a {key!r} list" for key in required_lists)

@@ -425,7 +425,7 @@ class Job:
     def outcome(self, gen_pass: PassResult, ref_pass: PassResult | None) -> ScoreOutcome:
         results, states = [], {}
         for b in self.bound:
-            if ref_pass is not None and b.metric.uses_reference() and b.key not in ref_pass.states:
+            if ref_pass is not None and b.metric.reference == "required" and b.key not in ref_pass.states:
                 continue  # a stats file without this metric: left out, with a note (stats_files)
             ref_state = ref_pass.states.get(b.key) if ref_pass and b.metric.uses_reference() else None
             results.append(compute_result(b, gen_pass.states[b.key], ref_state, self.plugin_of[b.key], self.notes, self.config))

@@ -97,6 +97,8 @@ def compare(recorded: list[dict[str, Any]], reproduced: list[dict[str, Any]], rt
     """Every recorded value (and interval bound) against the reproduced one: |a - b| <= atol + rtol·|a|."""
     checks, problems = [], []
     now = {r["name"]: r for r in reproduced}
+    recorded_names = {r.get("name") for r in recorded}
+    problems.extend(f"result {name!r} is computed by the recorded config but missing from the record" for name in now if name not in recorded_names)
     for result in recorded:
         current = now.get(result.get("name"))
         if current is None:
@@ -105,6 +107,10 @@ def compare(recorded: list[dict[str, Any]], reproduced: list[dict[str, Any]], rt
         for key, old in result.get("values", {}).items():
             new = current["values"].get(key)
             checks.append(Check(result["name"], key, old, new, _close(old, new, rtol, atol)))
+        for key in current["values"].keys() - result.get("values", {}).keys():
+            problems.append(f"value {result['name']}.{key} is computed by the recorded config but missing from the record")
+        for key in (current.get("intervals") or {}).keys() - (result.get("intervals") or {}).keys():
+            problems.append(f"the interval of {result['name']}.{key} is computed by the recorded config but missing from the record")
         for key, interval in (result.get("intervals") or {}).items():
             again = (current.get("intervals") or {}).get(key, {})
             for bound in ("low", "high"):

@@ -102,6 +102,8 @@ def _read_json(path: Path) -> Any:
         raise InputError(path, "is a folder, not a run record or manifest") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(path, f"not JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(path, "not a run record or manifest: its JSON is nested too deeply to read") from None
 
 
 def unique_labels(runs: list[ReportRun]) -> list[ReportRun]:
@@ -119,7 +121,7 @@ def comparability_warnings(runs: list[ReportRun]) -> list[str]:
     notes = []
     if len(runs) < 2:
         return notes
-    references = {(r.reference or {}).get("fingerprint") for r in runs if r.reference}
+    references = {reference_identity(r.reference) for r in runs if r.reference}
     if len(references) > 1:
         notes.append(f"the runs were scored against {len(references)} different references (fingerprints differ): their reference-based values are not comparable")
     for name in summary_metric_names(runs):
@@ -145,6 +147,14 @@ def summary_metric_names(runs: list[ReportRun]) -> list[str]:
     return names
 
 
+def reference_identity(reference: dict[str, Any]) -> Any:
+    """What a reference is, not how it was named: the content fingerprint of its images, also for a
+    stats file made from them (whose record keeps that fingerprint as ``source_fingerprint``)."""
+    return reference.get("fingerprint") or reference.get("source_fingerprint") or reference.get("file_sha256")
+
+
 def _extractor_of(run: ReportRun, name: str) -> Any:
     result = run.result(name)
-    return run.record.get("extractor") if result and result.get("extractor") else None
+    if not result or not result.get("extractor"):
+        return None
+    return (run.record.get("extractors") or {}).get(result["extractor"]) or run.record.get("extractor")

@@ -44,7 +44,7 @@ def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, standin_weights
         "score", str(generated), "--ref", str(reference), "-m", "fid", "-m", "is", "-m", "kid", "-m", "pr",
         "--extractor", "inception", "-O", f"inception.weights={weights}", "-O", "inception.allow_nonstandard=true",
         "-O", "is.splits=2", "-O", "kid.subsets=10", "-O", "kid.subset_size=5", "-O", "pr.k=3",
-        "--device", "cpu", "--batch-size", "10", "-q", "--no-cache", "--json",
+        "--device", "cpu", "--batch-size", "10", "-q", "--no-cache", "--json", "--seed", "2020",  # torch-fidelity's rng_seed
     ])
     assert result.exit_code == 0, result.output
     ours = {r["name"].split("@")[0]: r["values"] for r in json.loads(result.stdout)["results"]}
