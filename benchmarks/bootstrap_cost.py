@@ -83,16 +83,23 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     features = torch.randn(N, D, generator=g), torch.randn(N, D, generator=g) + 0.1
     logits = torch.randn(N, LOGITS, generator=g) * 3
-    chosen = {"fid": (FrechetDistance(), True, BLOCKS), "is": (InceptionScore(), False, 0),
-              "kid": (KernelDistance(), True, 0), "pr": (PrecisionRecall(), True, 0)}
+    chosen = {
+        "fid": (FrechetDistance(), True, BLOCKS),
+        "is": (InceptionScore(), False, 0),
+        "kid": (KernelDistance(), True, 0),
+        "pr": (PrecisionRecall(), True, 0),
+    }
     for name in args.metrics.split(","):
         metric, with_reference, blocks = chosen[name]
         rows = logits if name == "is" else features[0]
         gen = state(metric, rows, blocks)
         ref = state(metric, features[1], blocks) if with_reference else None
         seconds = interval_seconds(metric, gen, ref, args.resamples, args.measure)
-        print(f"{name:>4}: {args.resamples} resamples ≈ {seconds:.0f} s = {seconds / extraction:.1%} of extraction "
-              f"({args.measure} timed, N={N}, {'blocks' if blocks else 'rows'}{', half-sampling' if bootstrap.is_half_sampled(metric) else ''})", flush=True)
+        print(
+            f"{name:>4}: {args.resamples} resamples ≈ {seconds:.0f} s = {seconds / extraction:.1%} of extraction "
+            f"({args.measure} timed, N={N}, {'blocks' if blocks else 'rows'}{', half-sampling' if bootstrap.is_half_sampled(metric) else ''})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,31 @@ from end_to_end import write_folder  # noqa: E402
 
 def score(prefix: list[str], threads: int, folder: Path, reference: Path, weights: Path, out: Path, batch_size: int) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "GAN_EVAL_CACHE_DIR": str(out.parent / "cache")}
-    cmd = [*prefix, "score", str(folder), "-m", "fid", "-m", "is", "--ref", str(reference), "--extractor", "inception",
-           "-O", f"inception.weights={weights}", "-O", "inception.allow_nonstandard=true", "--device", "cpu",
-           "--no-cache", "--batch-size", str(batch_size), "-q", "--out", str(out)]
+    cmd = [
+        *prefix,
+        "score",
+        str(folder),
+        "-m",
+        "fid",
+        "-m",
+        "is",
+        "--ref",
+        str(reference),
+        "--extractor",
+        "inception",
+        "-O",
+        f"inception.weights={weights}",
+        "-O",
+        "inception.allow_nonstandard=true",
+        "--device",
+        "cpu",
+        "--no-cache",
+        "--batch-size",
+        str(batch_size),
+        "-q",
+        "--out",
+        str(out),
+    ]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
@@ -53,8 +75,15 @@ def main() -> None:
 
     weights = standin_weights_file(work)
     single = score([str(BIN / "gan-eval")], args.threads, folder, reference, weights, work / "single.json", args.batch_size)
-    multi = score([str(BIN / "torchrun"), "--standalone", "--nproc-per-node", str(args.procs), "-m", "gan_eval"],
-                  max(1, args.threads // args.procs), folder, reference, weights, work / "multi.json", args.batch_size)
+    multi = score(
+        [str(BIN / "torchrun"), "--standalone", "--nproc-per-node", str(args.procs), "-m", "gan_eval"],
+        max(1, args.threads // args.procs),
+        folder,
+        reference,
+        weights,
+        work / "multi.json",
+        args.batch_size,
+    )
     values = [{r["name"]: r["values"] for r in json.loads((work / f).read_text())["results"]} for f in ("single.json", "multi.json")]
     images = 2 * args.n  # generated and reference folders
     print(f"{images} images through Inception (stand-in weights), {args.threads} threads in total, {os.cpu_count()} CPUs")

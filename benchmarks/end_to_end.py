@@ -72,10 +72,17 @@ def _run_tool(tool: str, generated: str, reference: str, weights: str, device: s
 
         n = len(os.listdir(generated))
         config = ScoreConfig(
-            generated=generated, reference=reference, metrics=["fid", "is", "kid"], extractor="inception",
-            extractor_params={"weights": weights, "allow_nonstandard": True}, batch_size=batch_size,
-            metric_params={"kid": {"subset_size": n}}, bootstrap=0,  # the peers compute no intervals
-            device=device, use_cache=False, numerics="fast" if tool.endswith("fast") else "exact",
+            generated=generated,
+            reference=reference,
+            metrics=["fid", "is", "kid"],
+            extractor="inception",
+            extractor_params={"weights": weights, "allow_nonstandard": True},
+            batch_size=batch_size,
+            metric_params={"kid": {"subset_size": n}},
+            bootstrap=0,  # the peers compute no intervals
+            device=device,
+            use_cache=False,
+            numerics="fast" if tool.endswith("fast") else "exact",
         )
         registry = load_registry()
         start = time.perf_counter()
@@ -88,14 +95,22 @@ def _run_tool(tool: str, generated: str, reference: str, weights: str, device: s
 
         start = time.perf_counter()
         out = torch_fidelity.calculate_metrics(
-            input1=generated, input2=reference, fid=True, isc=True, kid=True, kid_subset_size=len(os.listdir(generated)),
+            input1=generated,
+            input2=reference,
+            fid=True,
+            isc=True,
+            kid=True,
+            kid_subset_size=len(os.listdir(generated)),
             feature_extractor="inception-v3-compat",
-            feature_extractor_weights_path=weights, cuda=device.startswith("cuda"), batch_size=batch_size,
-            cache=False, verbose=False, save_cpu_ram=tool.endswith("-0w"),  # -0w: no DataLoader workers
+            feature_extractor_weights_path=weights,
+            cuda=device.startswith("cuda"),
+            batch_size=batch_size,
+            cache=False,
+            verbose=False,
+            save_cpu_ram=tool.endswith("-0w"),  # -0w: no DataLoader workers
         )
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "fid": out["frechet_inception_distance"], "is": out["inception_score_mean"],
-                "kid": out["kernel_inception_distance_mean"]}
+        return {"seconds": seconds, "fid": out["frechet_inception_distance"], "is": out["inception_score_mean"], "kid": out["kernel_inception_distance_mean"]}
     if tool == "pytorch-fid":
         import pytorch_fid.inception as pfi
         from pytorch_fid.fid_score import calculate_fid_given_paths
@@ -134,19 +149,36 @@ def main() -> None:
     env = {**os.environ, "GAN_EVAL_CACHE_DIR": str(work / "cache")}
     for round_ in range(args.rounds):
         for tool in tools:
-            cmd = [sys.executable, __file__, "--run", tool, "--paths", str(generated), str(reference), str(weights),
-                   "--device", args.device, "--batch-size", str(args.batch_size)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--run",
+                tool,
+                "--paths",
+                str(generated),
+                str(reference),
+                str(weights),
+                "--device",
+                args.device,
+                "--batch-size",
+                str(args.batch_size),
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             if done.returncode != 0:
                 sys.exit(f"{tool} failed:\n{done.stderr[-3000:]}")
             result = json.loads(done.stdout.strip().splitlines()[-1])
             runs[tool].append(result)
-            print(f"round {round_ + 1} {tool:17s} {result['seconds']:8.1f} s wall {result['cpu_seconds']:8.1f} s CPU  "
-                  f"FID {result['fid']:.6g}  IS {result['is']}  KID {result['kid']}", flush=True)
+            print(
+                f"round {round_ + 1} {tool:17s} {result['seconds']:8.1f} s wall {result['cpu_seconds']:8.1f} s CPU  "
+                f"FID {result['fid']:.6g}  IS {result['is']}  KID {result['kid']}",
+                flush=True,
+            )
 
     images = 2 * args.n
-    print(f"\n{images} images (2 folders × {args.n}, 32×32 PNG), device {args.device}, batch {args.batch_size}, "
-          f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}, {os.cpu_count()} CPUs")
+    print(
+        f"\n{images} images (2 folders × {args.n}, 32×32 PNG), device {args.device}, batch {args.batch_size}, "
+        f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}, {os.cpu_count()} CPUs"
+    )
     for clock in ("seconds", "cpu_seconds"):
         seconds = {t: statistics.median(r[clock] for r in runs[t]) for t in tools}
         label = "wall clock" if clock == "seconds" else "CPU time (less sensitive to other users of a shared machine)"
@@ -162,8 +194,10 @@ def main() -> None:
     if "gan-eval" in runs and "gan-eval-fast" in runs:
         exact, fast = runs["gan-eval"][0], runs["gan-eval-fast"][0]
         for name in ("fid", "is", "kid"):
-            print(f"fast-mode deviation {name.upper()}: {fast[name]:.8g} vs exact {exact[name]:.8g} "
-                  f"({abs(fast[name] - exact[name]) / abs(exact[name]):.2e} relative)")
+            print(
+                f"fast-mode deviation {name.upper()}: {fast[name]:.8g} vs exact {exact[name]:.8g} "
+                f"({abs(fast[name] - exact[name]) / abs(exact[name]):.2e} relative)"
+            )
     if "gan-eval" in runs and "torch-fidelity" in runs:
         a, b = runs["gan-eval"][0]["fid"], runs["torch-fidelity"][0]["fid"]
         print(f"FID gan-eval vs torch-fidelity (same tf1 preprocessing): {a:.8g} vs {b:.8g} ({abs(a - b) / b:.1e} relative)")

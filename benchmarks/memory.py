@@ -64,7 +64,7 @@ class ProjectionExtractor(FeatureExtractor):
 
     def __init__(self, device="cpu"):
         super().__init__(device)
-        self.weight = torch.randn(192, 64, generator=torch.Generator().manual_seed(0)) / 192 ** 0.5
+        self.weight = torch.randn(192, 64, generator=torch.Generator().manual_seed(0)) / 192**0.5
 
     def __call__(self, images):
         return {"features": (images.flatten(1).float() / 255.0) @ self.weight}
@@ -79,8 +79,7 @@ def measure(metric_name: str, count: int, batch_size: int) -> dict:
     result = run_pass(NoiseSource(count), [metric], ProjectionExtractor(), batch_size=batch_size)
     seconds = time.perf_counter() - start
     assert result.count == count
-    return {"metric": metric_name, "n": count, "seconds": seconds,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"metric": metric_name, "n": count, "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -96,14 +95,12 @@ def main() -> None:
     plan = [("fid", int(n)) for n in args.sizes.split(",")] + [("kid", int(n)) for n in args.kid_sizes.split(",") if n]
     rows = []
     for metric, n in plan:
-        done = subprocess.run([sys.executable, __file__, "--run", metric, str(n), "--batch-size", str(args.batch_size)],
-                              capture_output=True, text=True)
+        done = subprocess.run([sys.executable, __file__, "--run", metric, str(n), "--batch-size", str(args.batch_size)], capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(done.stderr[-3000:])
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"{metric:4s} N={n:>9,}  peak RSS {row['peak_rss_mb']:8.1f} MB  {row['seconds']:7.1f} s  "
-              f"({n / row['seconds']:,.0f} images/s)", flush=True)
+        print(f"{metric:4s} N={n:>9,}  peak RSS {row['peak_rss_mb']:8.1f} MB  {row['seconds']:7.1f} s  ({n / row['seconds']:,.0f} images/s)", flush=True)
     for metric in ("fid", "kid"):
         mine = [r for r in rows if r["metric"] == metric]
         if len(mine) > 1:

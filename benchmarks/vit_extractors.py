@@ -38,7 +38,7 @@ def rate(extractor, batch: torch.Tensor, chunk: int, repeats: int) -> float:
     for _ in range(repeats):
         start = time.perf_counter()
         for i in range(0, len(batch), chunk):
-            extractor(batch[i:i + chunk])
+            extractor(batch[i : i + chunk])
         best = min(best, time.perf_counter() - start)
         time.sleep(0.5)
     return len(batch) / best
@@ -79,8 +79,10 @@ def main() -> None:
         b16 = {k: low(v)["features"] for k, v in (("real", real), ("fake", fake))}
         rel = max(((f32[k] - b16[k]).norm(dim=1) / f32[k].norm(dim=1)).max().item() for k in f32)
         fd32, fd16 = fd(f32["real"], f32["fake"]), fd(b16["real"], b16["fake"])
-        print(f"  bfloat16: speed {rb / r8:.2f}x float32; max relative feature error {rel:.2e}; "
-              f"FD {fd32:.6g} (float32) vs {fd16:.6g} (bfloat16): relative {abs(fd16 - fd32) / fd32:.2e}")
+        print(
+            f"  bfloat16: speed {rb / r8:.2f}x float32; max relative feature error {rel:.2e}; "
+            f"FD {fd32:.6g} (float32) vs {fd16:.6g} (bfloat16): relative {abs(fd16 - fd32) / fd32:.2e}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,24 @@ from .state import State  # noqa: E402
 from .api import Evaluator, Result, evaluate, reference_statistics, verify_record  # noqa: E402
 
 __all__ = [
-    "Batch", "Evaluator", "FeatureExtractor", "GanEvalError", "InputError", "Metric", "Param", "PluginError",
-    "Result", "Skip", "Source", "SourceInfo", "SourceOptions", "State", "UsageError", "__version__", "evaluate",
-    "hookimpl", "reference_statistics", "verify_record",
+    "Batch",
+    "Evaluator",
+    "FeatureExtractor",
+    "GanEvalError",
+    "InputError",
+    "Metric",
+    "Param",
+    "PluginError",
+    "Result",
+    "Skip",
+    "Source",
+    "SourceInfo",
+    "SourceOptions",
+    "State",
+    "UsageError",
+    "__version__",
+    "evaluate",
+    "hookimpl",
+    "reference_statistics",
+    "verify_record",
 ]

@@ -133,8 +133,9 @@ def preserved_caller_state(device: torch.device | None = None) -> Iterator[None]
 
 
 # --- inputs ---------------------------------------------------------------------------------------------
-def _spec_and_source(value: Input, label: str, options: SourceOptions, *, latent: Any, count: int | None,
-                     labels: Any = None) -> tuple[str | None, Source | None]:
+def _spec_and_source(
+    value: Input, label: str, options: SourceOptions, *, latent: Any, count: int | None, labels: Any = None
+) -> tuple[str | None, Source | None]:
     """(spec for the record, opened source or None when the engine opens the spec itself)."""
     if value is None:
         return None, None
@@ -144,6 +145,7 @@ def _spec_and_source(value: Input, label: str, options: SourceOptions, *, latent
         return value, None
     if isinstance(value, Source):
         return value.spec, value
+    source: Source
     if isinstance(value, (torch.Tensor, np.ndarray)):
         source = TensorSource(value, options, labels=labels, name=label)
     elif callable(value):
@@ -210,13 +212,29 @@ def evaluate(
     metric_params, extractor_params = split_options(registry, options)
     extra = {str(k): str(v) for k, v in (source_options or {}).items()}
     config = ScoreConfig(
-        generated="", reference=None, metrics=list(metrics) if metrics is not None else None,
-        metric_params=metric_params, extractor=extractor, extractor_params=extractor_params,
-        batch_size=int(batch_size), device=device, workers=workers,
-        source_options={"limit": limit, "value_range": value_range, "count": count, "extra": extra,
-                        **({} if source_options is None else {k: v for k, v in source_options.items() if k in _SHARED_OPTIONS})},
-        reference_options={"limit": limit_ref}, plugin_files=[str(Path(p)) for p in plugins],
-        use_cache=cache, numerics="fast" if fast else "exact", seed=int(seed), bootstrap=default_resamples() if bootstrap is None else int(bootstrap), ci=float(ci),
+        generated="",
+        reference=None,
+        metrics=list(metrics) if metrics is not None else None,
+        metric_params=metric_params,
+        extractor=extractor,
+        extractor_params=extractor_params,
+        batch_size=int(batch_size),
+        device=device,
+        workers=workers,
+        source_options={
+            "limit": limit,
+            "value_range": value_range,
+            "count": count,
+            "extra": extra,
+            **({} if source_options is None else {k: v for k, v in source_options.items() if k in _SHARED_OPTIONS}),
+        },
+        reference_options={"limit": limit_ref},
+        plugin_files=[str(Path(p)) for p in plugins],
+        use_cache=cache,
+        numerics="fast" if fast else "exact",
+        seed=int(seed),
+        bootstrap=default_resamples() if bootstrap is None else int(bootstrap),
+        ci=float(ci),
     )
     config.source_options["extra"] = {k: v for k, v in extra.items() if k not in _SHARED_OPTIONS}
     gen_spec, gen_source = _spec_and_source(generated, "generated", config.options(), latent=latent, count=count, labels=labels)
@@ -224,8 +242,7 @@ def evaluate(
     if gen_spec is None:
         raise UsageError("nothing to score: pass the generated images")
     config.generated, config.reference = gen_spec, ref_spec
-    return run_config(registry, config, generated=gen_source, reference=ref_source, progress=progress,
-                      resume_dir=resume_dir, resume_every=resume_every)
+    return run_config(registry, config, generated=gen_source, reference=ref_source, progress=progress, resume_dir=resume_dir, resume_every=resume_every)
 
 
 #: SourceOptions fields a ``source_options`` mapping may set directly (the rest are source-specific).
@@ -233,8 +250,14 @@ _SHARED_OPTIONS = ("skip_bad", "resize")
 
 
 def run_config(
-    registry: Registry, config: ScoreConfig, *, generated: Source | None = None, reference: Source | None = None,
-    progress: bool = False, resume_dir: str | None = None, resume_every: int = 50,
+    registry: Registry,
+    config: ScoreConfig,
+    *,
+    generated: Source | None = None,
+    reference: Source | None = None,
+    progress: bool = False,
+    resume_dir: str | None = None,
+    resume_every: int = 50,
 ) -> Result:
     """Score a :class:`ScoreConfig` (what ``gan-eval score`` and ``verify`` run); under torchrun each
     process scores its share and every rank gets the same Result."""
@@ -244,10 +267,11 @@ def run_config(
         if session is not None:
             options = session.score_options(options)
         primary = session is None or session.world.primary
-        outcome = score(registry, config, generated=generated, reference=reference,
-                        progress_factory=progress_bars(progress and primary), **options)
+        outcome = score(registry, config, generated=generated, reference=reference, progress_factory=progress_bars(progress and primary), **options)
         record = build_record(
-            config=config.as_dict(), outcome=outcome, started=started,
+            config=config.as_dict(),
+            outcome=outcome,
+            started=started,
             plugins=[p.as_dict() for p in registry.plugins.values()],
             extra=session.record_extra() if session is not None else None,
         )
@@ -265,20 +289,44 @@ class Evaluator:
     """
 
     def __init__(
-        self, metrics: Sequence[str] | None = None, reference: Input = None, *, extractor: str = AUTO,
-        options: Mapping[str, Any] | None = None, device: str = "auto", seed: int = 0, cache: bool = True,
-        fast: bool = False, value_range: str = "-1,1", layout: str | None = None, batch_size: int = 64,
-        plugins: Sequence[str] = (), registry: Registry | None = None, limit_ref: int | None = None,
-        bootstrap: int | None = None, ci: float = 0.95,
+        self,
+        metrics: Sequence[str] | None = None,
+        reference: Input = None,
+        *,
+        extractor: str = AUTO,
+        options: Mapping[str, Any] | None = None,
+        device: str = "auto",
+        seed: int = 0,
+        cache: bool = True,
+        fast: bool = False,
+        value_range: str = "-1,1",
+        layout: str | None = None,
+        batch_size: int = 64,
+        plugins: Sequence[str] = (),
+        registry: Registry | None = None,
+        limit_ref: int | None = None,
+        bootstrap: int | None = None,
+        ci: float = 0.95,
     ):
         self.registry = registry or load_registry(plugins)
         metric_params, extractor_params = split_options(self.registry, options)
         self.config = ScoreConfig(
-            generated=f"{MEMORY_PREFIX}evaluator", reference=None, metrics=list(metrics) if metrics is not None else None,
-            metric_params=metric_params, extractor=extractor, extractor_params=extractor_params,
-            batch_size=int(batch_size), device=device, workers=0, reference_options={"limit": limit_ref},
-            plugin_files=[str(Path(p)) for p in plugins], use_cache=cache, numerics="fast" if fast else "exact", seed=int(seed),
-            bootstrap=default_resamples() if bootstrap is None else int(bootstrap), ci=float(ci),
+            generated=f"{MEMORY_PREFIX}evaluator",
+            reference=None,
+            metrics=list(metrics) if metrics is not None else None,
+            metric_params=metric_params,
+            extractor=extractor,
+            extractor_params=extractor_params,
+            batch_size=int(batch_size),
+            device=device,
+            workers=0,
+            reference_options={"limit": limit_ref},
+            plugin_files=[str(Path(p)) for p in plugins],
+            use_cache=cache,
+            numerics="fast" if fast else "exact",
+            seed=int(seed),
+            bootstrap=default_resamples() if bootstrap is None else int(bootstrap),
+            ci=float(ci),
         )
         self.value_range, self.layout = value_range, layout
         self._reference_input = reference
@@ -343,9 +391,13 @@ class Evaluator:
             outcome = job.outcome(gen_pass, self._ref_pass)
             outcome.inputs["generated"].update({"kind": "evaluator", "spec": f"{MEMORY_PREFIX}evaluator", "count": gen_pass.count})
             outcome.inputs["generated"].pop("fingerprint", None)
-        record = build_record(config=self.config.as_dict(), outcome=outcome, started=started,
-                              plugins=[p.as_dict() for p in self.registry.plugins.values()],
-                              extra=session.record_extra() if session is not None else None)
+        record = build_record(
+            config=self.config.as_dict(),
+            outcome=outcome,
+            started=started,
+            plugins=[p.as_dict() for p in self.registry.plugins.values()],
+            extra=session.record_extra() if session is not None else None,
+        )
         return Result(record, outcome)
 
 
@@ -378,11 +430,25 @@ class Features:
 
 
 def reference_statistics(
-    reference: Input, out: str | Path, metrics: Sequence[str] | None = None, *, extractor: str = AUTO,
-    options: Mapping[str, Any] | None = None, device: str = "auto", batch_size: int = 64, seed: int = 0,
-    cache: bool = True, progress: bool = False, fast: bool = False, limit: int | None = None,
-    source_options: Mapping[str, Any] | None = None, workers: int | str = "auto", plugins: Sequence[str] = (),
-    resume_dir: str | None = None, resume_every: int = 50, registry: Registry | None = None,
+    reference: Input,
+    out: str | Path,
+    metrics: Sequence[str] | None = None,
+    *,
+    extractor: str = AUTO,
+    options: Mapping[str, Any] | None = None,
+    device: str = "auto",
+    batch_size: int = 64,
+    seed: int = 0,
+    cache: bool = True,
+    progress: bool = False,
+    fast: bool = False,
+    limit: int | None = None,
+    source_options: Mapping[str, Any] | None = None,
+    workers: int | str = "auto",
+    plugins: Sequence[str] = (),
+    resume_dir: str | None = None,
+    resume_every: int = 50,
+    registry: Registry | None = None,
     config: ScoreConfig | None = None,
 ) -> dict[str, Any]:
     """Compute ``reference``'s statistics once and write them to ``out`` (a stats ``.npz`` for
@@ -394,10 +460,20 @@ def reference_statistics(
         metric_params, extractor_params = split_options(registry, options)
         extra = {str(k): str(v) for k, v in (source_options or {}).items() if k not in _SHARED_OPTIONS}
         config = ScoreConfig(
-            generated="", reference=None, metrics=list(metrics) if metrics is not None else None, metric_params=metric_params,
-            extractor=extractor, extractor_params=extractor_params, batch_size=int(batch_size), device=device, workers=workers,
+            generated="",
+            reference=None,
+            metrics=list(metrics) if metrics is not None else None,
+            metric_params=metric_params,
+            extractor=extractor,
+            extractor_params=extractor_params,
+            batch_size=int(batch_size),
+            device=device,
+            workers=workers,
             reference_options={"limit": limit, "extra": extra, **{k: v for k, v in (source_options or {}).items() if k in _SHARED_OPTIONS}},
-            plugin_files=[str(Path(p)) for p in plugins], use_cache=cache, numerics="fast" if fast else "exact", seed=int(seed),
+            plugin_files=[str(Path(p)) for p in plugins],
+            use_cache=cache,
+            numerics="fast" if fast else "exact",
+            seed=int(seed),
         )
     spec, source = _spec_and_source(reference, "reference", config.ref_options(), latent=None, count=None)
     config.reference = spec
@@ -414,14 +490,23 @@ def reference_statistics(
         result = job.reference_pass(run)
         if result is None or result.count == 0:
             raise GanEvalError(f"{spec}: no images could be read ({len(result.skipped) if result else 0} skipped)")
+        assert job.reference is not None  # a stats-file reference was refused above
         record = {
-            "spec": job.reference.spec, "fingerprint": job.reference.fingerprint(), "count": result.count,
-            "skipped": [{"item": s.item, "reason": s.reason} for s in result.skipped], "info": job.reference.info(),
+            "spec": job.reference.spec,
+            "fingerprint": job.reference.fingerprint(),
+            "count": result.count,
+            "skipped": [{"item": s.item, "reason": s.reason} for s in result.skipped],
+            "info": job.reference.info(),
         }
         stats_files.write_stats(out, result.states, job.bound, source=record)
         job.clear_snapshots()
-    return {"path": str(out), "source": record, "metrics": [b.key for b in job.bound],
-            "extractors": sorted({b.extractor.name for b in job.bound if b.extractor is not None}), "warnings": job.notes}
+    return {
+        "path": str(out),
+        "source": record,
+        "metrics": [b.key for b in job.bound],
+        "extractors": sorted({b.extractor.name for b in job.bound if b.extractor is not None}),
+        "warnings": job.notes,
+    }
 
 
 # --- outputs --------------------------------------------------------------------------------------------
@@ -446,8 +531,7 @@ def _spec_paths(specs: Sequence[str | None]) -> list[str]:
     return paths
 
 
-def planned_outputs(*, out: str | None = None, html: str | None = None, inputs: Sequence[str | None] = (),
-                    save_states: bool = False) -> PlannedOutputs:
+def planned_outputs(*, out: str | None = None, html: str | None = None, inputs: Sequence[str | None] = (), save_states: bool = False) -> PlannedOutputs:
     """Check, before any work, that the outputs can be written and destroy nothing (an input, or
     each other); :func:`write_outputs` then commits them all or none."""
     from .atomic import check_distinct_outputs, check_writable
@@ -483,7 +567,9 @@ def write_outputs(outputs: PlannedOutputs, result: Result, registry: Registry | 
         if outputs.out is not None:
             group.write_text(outputs.out, record_text(result.record))
         if outputs.html is not None:
-            group.write_text(outputs.html, report_html([(_label(result.record), result.record, outputs.out or "(record not saved: pass --out to keep it)")], registry))
+            group.write_text(
+                outputs.html, report_html([(_label(result.record), result.record, outputs.out or "(record not saved: pass --out to keep it)")], registry)
+            )
 
 
 def _label(record: Mapping[str, Any]) -> str:
@@ -496,8 +582,9 @@ def states_bytes(result: Result) -> bytes:
     from .stats_files import stats_bytes
 
     states, bound = {}, []
-    for name, (generated, reference) in (result.outcome.states if result.outcome else {}).items():
-        metric = result.outcome.metrics[name]
+    outcome = result.outcome
+    for name, (generated, reference) in (outcome.states if outcome else {}).items():
+        metric = outcome.metrics[name]  # type: ignore[union-attr]  # outcome is set when states are
         for role, state in (("generated", generated), ("reference", reference)):
             if state is not None:
                 key = f"{role}|{name}"
@@ -534,8 +621,9 @@ def load_states(record_path: str | Path, record: Mapping[str, Any], registry: Re
     return loaded
 
 
-def compare(record_a: str | Path, record_b: str | Path, *, resamples: int = DEFAULT_RESAMPLES, level: float = 0.95,
-            seed: int = 0, plugins: Sequence[str] = ()) -> dict[str, Any]:
+def compare(
+    record_a: str | Path, record_b: str | Path, *, resamples: int = DEFAULT_RESAMPLES, level: float = 0.95, seed: int = 0, plugins: Sequence[str] = ()
+) -> dict[str, Any]:
     """Paired comparison of two runs from their saved states: per shared value, B − A with a
     bootstrap interval and p-value, resampling one shared reference (docs/intervals.md)."""
     from .compare import comparability, compare_states
@@ -591,30 +679,55 @@ def describe_plugins(plugin_files: Sequence[str] = ()) -> list[dict[str, Any]]:
             for name in names:
                 item = table[name]
                 summary = getattr(item, "summary", "") or (getattr(item, "help", "") or "").split("\n")[0]
-                params = [
-                    {"name": pname, "type": type(p.default).__name__ if p.default is not None else "str", "default": p.default, "help": p.help}
-                    for pname, p in sorted((getattr(item, "params", None) or {}).items())
-                ] if hook in ("metrics", "extractors") else []
+                params = (
+                    [
+                        {"name": pname, "type": type(p.default).__name__ if p.default is not None else "str", "default": p.default, "help": p.help}
+                        for pname, p in sorted((getattr(item, "params", None) or {}).items())
+                    ]
+                    if hook in ("metrics", "extractors")
+                    else []
+                )
                 options = [{"name": k, "help": v} for k, v in sorted((getattr(item, "extra_options", None) or {}).items())] if hook == "sources" else []
-                items.append({"kind": hook[:-1] if hook.endswith("s") else hook, "name": name, "summary": summary,
-                              "params": params, "source_options": options})
+                items.append({"kind": hook[:-1] if hook.endswith("s") else hook, "name": name, "summary": summary, "params": params, "source_options": options})
         entry["items"] = items
         described.append(entry)
     return described
 
 
-def verify_record(record_path: str | Path, *, rtol: float = 1e-6, atol: float = 1e-9, allow_code: bool = False,
-                  use_cache: bool = False, progress: bool = False) -> Any:
+def verify_record(
+    record_path: str | Path, *, rtol: float = 1e-6, atol: float = 1e-9, allow_code: bool = False, use_cache: bool = False, progress: bool = False
+) -> Any:
     """Re-run a recorded score and compare every value (see :mod:`gan_eval.verify`)."""
     from .record import read_record
     from .verify import verify
 
     record = read_record(record_path)
-    return verify(record, lambda registry, config: run_config(registry, config, progress=progress),
-                  rtol=rtol, atol=atol, allow_code=allow_code, use_cache=use_cache, where=str(record_path))
+    return verify(
+        record,
+        lambda registry, config: run_config(registry, config, progress=progress),
+        rtol=rtol,
+        atol=atol,
+        allow_code=allow_code,
+        use_cache=use_cache,
+        where=str(record_path),
+    )
 
 
 __all__ = [
-    "Evaluator", "Features", "PlannedOutputs", "Result", "compare", "describe_plugins", "evaluate", "is_primary", "planned_outputs",
-    "reference_statistics", "report_html", "run_config", "split_options", "verify_record", "write_outputs", "write_report",
+    "Evaluator",
+    "Features",
+    "PlannedOutputs",
+    "Result",
+    "compare",
+    "describe_plugins",
+    "evaluate",
+    "is_primary",
+    "planned_outputs",
+    "reference_statistics",
+    "report_html",
+    "run_config",
+    "split_options",
+    "verify_record",
+    "write_outputs",
+    "write_report",
 ]

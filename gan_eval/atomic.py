@@ -154,13 +154,13 @@ def check_writable(path: str | Path) -> Path:
 def check_distinct_outputs(outputs: Iterable[str | Path | None], inputs: Iterable[str | Path | None] = ()) -> None:
     """Refuse two outputs that are the same file, or an output that is one of the input files,
     compared after resolving symlinks and by inode (hard links)."""
-    outputs = [Path(p) for p in outputs if p]
-    inputs = [Path(p) for p in inputs if p]
-    for i, first in enumerate(outputs):
-        for second in outputs[i + 1:]:
+    outs: list[Path] = [Path(p) for p in outputs if p]
+    ins: list[Path] = [Path(p) for p in inputs if p]
+    for i, first in enumerate(outs):
+        for second in outs[i + 1 :]:
             if _same_file(first, second):
                 raise UsageError(f"outputs {str(first)!r} and {str(second)!r} are the same file: one would overwrite the other")
-        for source in inputs:
+        for source in ins:
             if _same_file(first, source):
                 raise UsageError(f"output {str(first)!r} is the input {str(source)!r}: writing it would destroy the input")
 
@@ -232,4 +232,3 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-

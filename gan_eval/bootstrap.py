@@ -219,10 +219,7 @@ def _jackknife_acceleration(metric: Metric, sets, keys: list[str], rng: np.rando
     influences = []
     for role, (state, filled) in _resampled(sets).items():
         groups = np.array_split(rng.permutation(filled), min(JACKKNIFE_GROUPS, len(filled)))
-        values = np.array([
-            _values_of(metric, {role: state.resampled(np.setdiff1d(filled, group, assume_unique=True))}, sets, keys)
-            for group in groups
-        ])
+        values = np.array([_values_of(metric, {role: state.resampled(np.setdiff1d(filled, group, assume_unique=True))}, sets, keys) for group in groups])
         influences.append((len(groups) - 1) * (np.nanmean(values, axis=0) - values))
     u = np.concatenate(influences)
     num = np.nansum(u**3, axis=0)

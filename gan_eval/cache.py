@@ -104,7 +104,8 @@ def cached_reference_pass(
         identities = {b.key: b.extractor.identity() if b.extractor is not None else None for b in bound}
         keys = {b.key: entry_key(fingerprint, identities[b.key], b.metric, blocks) for b in bound}
         states: dict[str, State] = {}
-        count, skipped_records = None, []
+        count: int | None = None
+        skipped_records: list[Any] = []
         for b in bound:
             hit = cache.load(keys[b.key], b)
             if hit is not None:
@@ -115,7 +116,9 @@ def cached_reference_pass(
         result = run(source, missing)
         if write:
             record = {
-                "spec": source.spec, "fingerprint": fingerprint, "count": result.count,
+                "spec": source.spec,
+                "fingerprint": fingerprint,
+                "count": result.count,
                 "skipped": [asdict(s) for s in result.skipped],
             }
             for b in missing:

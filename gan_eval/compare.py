@@ -68,7 +68,7 @@ def compare_states(
             except (GanEvalError, ValueError, np.linalg.LinAlgError):
                 continue
             deltas[r] = [b[k] - a[k] for k in keys]
-    units = min(len(filled) for _, filled in sets.values())
+    smallest = min(len(filled) for _, filled in sets.values())
     out = {}
     for j, key in enumerate(keys):
         column = deltas[:, j][np.isfinite(deltas[:, j])]
@@ -77,15 +77,22 @@ def compare_states(
         difference = value_b[key] - value_a[key]
         if half:  # half-sample deviations, re-centred, stand for the error (see gan_eval.bootstrap)
             column = column - column.mean() + difference
-            low, high = interval_endpoints(column, difference, level, units, "basic")
+            low, high = interval_endpoints(column, difference, level, smallest, "basic")
             column = 2 * difference - column  # the reflected replicates the basic interval uses, for the p-value
         else:
-            low, high = interval_endpoints(column, difference, level, units, "bca", 0.0)
+            low, high = interval_endpoints(column, difference, level, smallest, "bca", 0.0)
         p_value = min(1.0, 2 * min(np.sum(column <= 0) + 1, np.sum(column >= 0) + 1) / (len(column) + 1))
         out[key] = {
-            "a": float(value_a[key]), "b": float(value_b[key]), "difference": float(difference),
-            "low": float(low), "high": float(high), "level": float(level), "p_value": float(p_value),
-            "significant": bool(low > 0 or high < 0), "resamples": int(resamples), "seed": int(seed),
+            "a": float(value_a[key]),
+            "b": float(value_b[key]),
+            "difference": float(difference),
+            "low": float(low),
+            "high": float(high),
+            "level": float(level),
+            "p_value": float(p_value),
+            "significant": bool(low > 0 or high < 0),
+            "resamples": int(resamples),
+            "seed": int(seed),
         }
     return out
 

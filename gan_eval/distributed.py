@@ -208,6 +208,7 @@ class Session:
             if not self.world.primary:
                 result = run(source, subset)
             else:
+
                 def run_expected(source_, asked):
                     if [m.key for m in asked] != payload:
                         raise GanEvalError(f"{source.spec}: the reference cache changed during the run; run again")
@@ -260,10 +261,7 @@ class Session:
 def describe_state(state: State) -> dict[str, dict[str, Any]]:
     """Shape and dtype of each stored array (empty accumulators are absent): what ranks exchange
     before merging."""
-    return {
-        name: {"shape": list(value.shape), "dtype": str(value.dtype)}
-        for name, value in state.to_arrays().items()
-    }
+    return {name: {"shape": list(value.shape), "dtype": str(value.dtype)} for name, value in state.to_arrays().items()}
 
 
 @contextmanager

@@ -69,11 +69,11 @@ class _LoadedBatch(Batch):
     rather than pickled), pinned by the loader's pinning thread when a GPU runs the network."""
 
     def pin_memory(self) -> "_LoadedBatch":
-        return _LoadedBatch(self.images.pin_memory(), self.skipped, self.labels)
+        return _LoadedBatch(self.images.pin_memory(), self.skipped, self.labels)  # type: ignore[attr-defined]  # a tensor here
 
 
 def _collate(batch: Batch) -> Batch:
-    return _LoadedBatch(torch.from_numpy(np.ascontiguousarray(batch.images)), batch.skipped, batch.labels)
+    return _LoadedBatch(torch.from_numpy(np.ascontiguousarray(batch.images)), batch.skipped, batch.labels)  # type: ignore[arg-type]
 
 
 def resolve_workers(workers: int | str, device: torch.device | str = "cpu") -> int:
@@ -92,7 +92,11 @@ def resolve_workers(workers: int | str, device: torch.device | str = "cpu") -> i
 
 
 def iter_batches(
-    source: Source, batch_size: int, shard: Shard = Shard(), workers: int = 0, pin_memory: bool = False,
+    source: Source,
+    batch_size: int,
+    shard: Shard = Shard(),
+    workers: int = 0,
+    pin_memory: bool = False,
     first_batch: int = 0,
 ) -> Iterator[Batch]:
     """Batches of this shard's slice, in order, from batch ``first_batch`` on (to resume); decoded in
@@ -104,8 +108,13 @@ def iter_batches(
             yield dataset[index]
         return
     loader = DataLoader(
-        dataset, batch_size=None, num_workers=workers, collate_fn=_collate, pin_memory=pin_memory,
-        prefetch_factor=4, persistent_workers=False,
+        dataset,
+        batch_size=None,
+        num_workers=workers,
+        collate_fn=_collate,  # type: ignore[arg-type]  # our batches, not lists
+        pin_memory=pin_memory,
+        prefetch_factor=4,
+        persistent_workers=False,
     )
     yield from loader
 
@@ -126,10 +135,7 @@ class Bound:
 def bind(metrics: Sequence["Metric | Bound"], extractor: FeatureExtractor | None = None) -> list[Bound]:
     """Bindings for ``metrics``; a bare :class:`Metric` is bound to ``extractor`` when it needs one
     and keyed by its own name (the single-extractor form of :func:`run_pass`)."""
-    return [
-        m if isinstance(m, Bound) else Bound(m.name, m, extractor if m.requires & FEATURE_INPUTS else None)
-        for m in metrics
-    ]
+    return [m if isinstance(m, Bound) else Bound(m.name, m, extractor if m.requires & FEATURE_INPUTS else None) for m in metrics]
 
 
 #: Inputs that come from a feature extractor rather than from the images themselves.
@@ -200,8 +206,12 @@ def run_pass(
 
 
 def accumulate(
-    bound: Sequence[Bound], states: Mapping[str, State], batch: Batch, device: torch.device,
-    plugin_of: Mapping[str, str] | None = None, first_index: int = 0,
+    bound: Sequence[Bound],
+    states: Mapping[str, State],
+    batch: Batch,
+    device: torch.device,
+    plugin_of: Mapping[str, str] | None = None,
+    first_index: int = 0,
 ) -> None:
     """Update every bound metric's state with one batch: the images on ``device``, each distinct
     extractor's outputs computed once, and the batch's labels when the source knows them.
@@ -240,14 +250,14 @@ def by_block(inputs: Mapping[str, torch.Tensor], first_index: int, blocks: int) 
     if blocks <= 1 or count == 0:
         yield 0, dict(inputs)
         return
-    residues = (torch.arange(first_index, first_index + count) % blocks)
+    residues = torch.arange(first_index, first_index + count) % blocks
     order = torch.argsort(residues, stable=True)
     sizes = torch.bincount(residues, minlength=blocks).tolist()
     ordered = {name: value.index_select(0, order.to(value.device)) for name, value in inputs.items()}
     start = 0
     for block, size in enumerate(sizes):
         if size:
-            yield block, {name: value[start:start + size] for name, value in ordered.items()}
+            yield block, {name: value[start : start + size] for name, value in ordered.items()}
         start += size
 
 

@@ -16,16 +16,19 @@ hookimpl = pluggy.HookimplMarker("gan_eval")
 @hookspec
 def register_metrics() -> list[type]:
     """Metric classes (subclasses of :class:`gan_eval.Metric`)."""
+    return []  # a specification: pluggy never calls it
 
 
 @hookspec
 def register_sources() -> list[type]:
     """Model-source classes (subclasses of :class:`gan_eval.Source`)."""
+    return []  # a specification: pluggy never calls it
 
 
 @hookspec
 def register_extractors() -> list[type]:
     """Feature-extractor classes (subclasses of :class:`gan_eval.FeatureExtractor`)."""
+    return []  # a specification: pluggy never calls it
 
 
 @hookspec
@@ -36,8 +39,10 @@ def register_report_sections() -> list[type]:
     Text/Table/Figure blocks (never HTML: the report escapes everything). Called when the registry
     loads, so import heavy libraries (matplotlib) inside ``blocks``. See docs/report.md.
     """
+    return []  # a specification: pluggy never calls it
 
 
 @hookspec
 def register_commands() -> list:
     """Extra ``click`` commands added to the ``gan-eval`` command line (the trainers use this)."""
+    return []  # a specification: pluggy never calls it

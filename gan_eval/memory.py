@@ -52,8 +52,7 @@ class TensorSource(Source):
     kind = "tensor"
     summary = "images in memory (Python API: a torch.Tensor or numpy array)"
 
-    def __init__(self, images: Any, options: SourceOptions | None = None, *, labels: Any = None, name: str = "tensor",
-                 layout: str | None = None):
+    def __init__(self, images: Any, options: SourceOptions | None = None, *, labels: Any = None, name: str = "tensor", layout: str | None = None):
         options = options or SourceOptions()
         shape = "x".join(str(n) for n in as_numpy(images).shape)
         super().__init__(f"{name}({shape})", options)
@@ -132,8 +131,15 @@ class GeneratorSource(Source):
     kind = "generator"
     summary = "a generator callable in memory (Python API): f(z) -> images"
 
-    def __init__(self, function: Callable[[torch.Tensor], Any], latent: int | Sequence[int], count: int,
-                 options: SourceOptions | None = None, *, device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        function: Callable[[torch.Tensor], Any],
+        latent: int | Sequence[int],
+        count: int,
+        options: SourceOptions | None = None,
+        *,
+        device: torch.device | str = "cpu",
+    ):
         options = options or SourceOptions()
         if not callable(function):
             raise UsageError(f"generator must be callable, got {type(function).__name__}")
@@ -167,7 +173,10 @@ class GeneratorSource(Source):
             except Exception as exc:
                 raise InputError(self.spec, f"the generator raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(out, (torch.Tensor, np.ndarray)) or len(out) != LATENT_BLOCK:
-            raise InputError(self.spec, f"the generator must return {LATENT_BLOCK} images for {LATENT_BLOCK} latents, got {type(out).__name__} of length {len(out) if hasattr(out, '__len__') else '?'}")
+            raise InputError(
+                self.spec,
+                f"the generator must return {LATENT_BLOCK} images for {LATENT_BLOCK} latents, got {type(out).__name__} of length {len(out) if hasattr(out, '__len__') else '?'}",
+            )
         return to_rgb_batch(out, self.spec, self.value_range, "NCHW" if as_numpy(out).ndim == 4 else None)
 
     def fingerprint(self) -> str:
@@ -180,5 +189,13 @@ class GeneratorSource(Source):
                 shape = tuple(as_numpy(self.function(z)).shape)
             self._shape = shape  # native layout: N×C×H×W or N×H×W
         channels, height, width = (1, *self._shape[1:3]) if len(self._shape) == 3 else self._shape[1:4]
-        return {"kind": self.kind, "spec": self.spec, "count": self.count, "height": int(height),
-                "width": int(width), "channels": int(channels), "latent": list(self.latent), "seed": self.options.seed}
+        return {
+            "kind": self.kind,
+            "spec": self.spec,
+            "count": self.count,
+            "height": int(height),
+            "width": int(width),
+            "channels": int(channels),
+            "latent": list(self.latent),
+            "seed": self.options.seed,
+        }

@@ -30,6 +30,7 @@ def current() -> str:
     """The mode of the innermost :func:`numerics` scope ("exact" outside any)."""
     return _current.get()
 
+
 #: Extractor parameters set in fast mode when an extractor declares them (a user's -O value wins),
 #: by device kind (:func:`device_kind`). bfloat16 autocast (per-op casts) made Inception slower on a
 #: CPU, so CPUs get a whole-bfloat16 network instead, and only those that run bf16 natively: without

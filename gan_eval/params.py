@@ -44,9 +44,7 @@ def _convert(owner: str, name: str, default: Any, raw: Any) -> Any:
             raise ValueError(raw)
         return type(default)(raw)
     except ValueError:
-        raise UsageError(
-            f"{owner}: parameter {name}={raw!r} is not a valid {type(default).__name__}"
-        ) from None
+        raise UsageError(f"{owner}: parameter {name}={raw!r} is not a valid {type(default).__name__}") from None
 
 
 def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, dict[str, str]]:

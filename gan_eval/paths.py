@@ -24,7 +24,9 @@ def safe_child(folder: str | Path, name: str, source: str | Path | None = None) 
         raise InputError(where, f"{name!r} is not a usable file name")
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive or PureWindowsPath(name).is_absolute() or ".." in parts:
-        raise InputError(where, f"path {name!r} would leave its folder {str(folder)!r}: names read from a file must stay inside it (no absolute paths, no '..')")
+        raise InputError(
+            where, f"path {name!r} would leave its folder {str(folder)!r}: names read from a file must stay inside it (no absolute paths, no '..')"
+        )
     child = Path(folder) / name
     root = os.path.realpath(folder)
     resolved = os.path.realpath(child)

@@ -21,6 +21,9 @@ from typing import Any, Iterable, Mapping
 import pluggy
 
 from . import hookspecs
+from .extractor import FeatureExtractor
+from .metric import Metric
+from .source import Source
 from .errors import PluginError, UsageError
 
 GROUP = "gan_eval"
@@ -132,16 +135,16 @@ class Registry:
                 info.provides.setdefault(hook_name.removeprefix("register_"), []).append(key)
 
     # --- lookup ----------------------------------------------------------------------------------
-    def metrics(self) -> dict[str, type]:
+    def metrics(self) -> dict[str, type[Metric]]:
         return self._table("register_metrics")
 
-    def sources(self) -> dict[str, type]:
+    def sources(self) -> dict[str, type[Source]]:
         return self._table("register_sources")
 
-    def extractors(self) -> dict[str, type]:
+    def extractors(self) -> dict[str, type[FeatureExtractor]]:
         return self._table("register_extractors")
 
-    def report_sections(self) -> dict[str, type]:
+    def report_sections(self) -> dict[str, Any]:
         return self._table("register_report_sections")
 
     def commands(self) -> dict[str, Any]:
@@ -151,16 +154,16 @@ class Registry:
         """The name of the plugin that provided ``key`` through ``hook`` (for error messages)."""
         return self._provided[f"register_{hook}"][key][1]
 
-    def metric(self, name: str) -> type:
+    def metric(self, name: str) -> type[Metric]:
         return self._lookup("register_metrics", name, "metric", "-m")
 
-    def extractor(self, name: str) -> type:
+    def extractor(self, name: str) -> type[FeatureExtractor]:
         return self._lookup("register_extractors", name, "feature extractor", "--extractor")
 
-    def _table(self, hook: str) -> dict[str, type]:
+    def _table(self, hook: str) -> dict[str, Any]:
         return {key: item for key, (item, _) in self._provided[hook].items()}
 
-    def _lookup(self, hook: str, name: str, what: str, flag: str) -> type:
+    def _lookup(self, hook: str, name: str, what: str, flag: str) -> Any:
         table = self._provided[hook]
         if name not in table:
             known = ", ".join(sorted(table)) or "none installed"
@@ -172,16 +175,14 @@ def interface_problem(hook_name: str, item: Any) -> str | None:
     """Why ``item`` cannot serve ``hook_name`` (not the right base class, abstract methods left,
     required attributes missing or malformed), or None. Checked at registration, so a broken plugin
     fails when it loads, naming itself, not with a traceback when it is first used."""
-    from .extractor import FeatureExtractor
-    from .metric import INPUTS, Metric
+    from .metric import INPUTS
     from .params import Param
-    from .source import Source
 
     if hook_name == "register_commands":
         import click
 
         return None if isinstance(item, click.Command) else f"is not a click command ({type(item).__name__})"
-    bases = {"register_metrics": Metric, "register_extractors": FeatureExtractor, "register_sources": Source}
+    bases: dict[str, type] = {"register_metrics": Metric, "register_extractors": FeatureExtractor, "register_sources": Source}
     if hook_name == "register_report_sections":
         from .report.section import ReportSection
 
@@ -190,7 +191,7 @@ def interface_problem(hook_name: str, item: Any) -> str | None:
     if not isinstance(item, type) or not issubclass(item, base):
         return f"is not a subclass of gan_eval.{base.__name__}"
     if inspect.isabstract(item):
-        return f"leaves abstract method(s) unimplemented: {', '.join(sorted(item.__abstractmethods__))}"
+        return f"leaves abstract method(s) unimplemented: {', '.join(sorted(getattr(item, '__abstractmethods__', ())))}"
     if hook_name == "register_metrics":
         if not isinstance(getattr(item, "primary", None), str):
             return "has no 'primary' (the key of compute()'s result that summarises it)"
@@ -207,7 +208,7 @@ def interface_problem(hook_name: str, item: Any) -> str | None:
         params = getattr(item, "params", {})
         if not isinstance(params, Mapping) or not all(isinstance(p, Param) for p in params.values()):
             return "has 'params' that are not a mapping of gan_eval.Param"
-    if hook_name == "register_sources" and ":" in item.kind:
+    if hook_name == "register_sources" and ":" in getattr(item, "kind", ""):
         return "has a 'kind' containing ':'"
     return None
 

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from .errors import InputError
 
+
 class ChangedWhileReading(InputError):
     """An input's bytes differ from those its fingerprint was made from (``--skip-bad`` never skips it:
     the record would certify content that was not scored)."""
@@ -32,8 +33,13 @@ def display_name(path: str | Path) -> str:
 
 def file_kind(mode: int) -> str:
     """What a non-regular file is, in words (for error messages)."""
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"

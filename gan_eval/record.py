@@ -22,7 +22,7 @@ def now() -> str:
 
 def environment() -> dict[str, Any]:
     """Versions of everything that can change a number."""
-    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    versions: dict[str, str | None] = {"python": platform.python_version(), "platform": platform.platform()}
     for dist in ("gan-eval", "torch", "torchvision", "numpy", "scipy", "opencv-python-headless", "opencv-python", "pluggy"):
         try:
             versions[dist] = metadata.version(dist)

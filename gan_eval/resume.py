@@ -55,7 +55,7 @@ class PassCheckpoint:
                 states = {}
                 for name, fresh in fresh_states.items():
                     prefix = f"{name}/"
-                    arrays = {k[len(prefix):]: archive[k] for k in archive.files if k.startswith(prefix)}
+                    arrays = {k[len(prefix) :]: archive[k] for k in archive.files if k.startswith(prefix)}
                     states[name] = State.from_arrays(fresh.spec, arrays, blocks=fresh.blocks or None)
                 preview = archive["__preview__"] if "__preview__" in archive.files else None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError):
@@ -64,7 +64,10 @@ class PassCheckpoint:
 
     def save(self, snapshot: Snapshot) -> None:
         header = {
-            "format": FORMAT, "key": self.key, "batches_done": snapshot.batches_done, "count": snapshot.count,
+            "format": FORMAT,
+            "key": self.key,
+            "batches_done": snapshot.batches_done,
+            "count": snapshot.count,
             "skipped": [asdict(s) for s in snapshot.skipped],
         }
         arrays = {"__header__": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
@@ -73,7 +76,7 @@ class PassCheckpoint:
         if snapshot.preview is not None:
             arrays["__preview__"] = snapshot.preview
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first keyword only
         atomic_write_bytes(self.path, buffer.getvalue())
 
     def clear(self) -> None:

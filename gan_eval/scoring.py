@@ -148,10 +148,7 @@ def split_metric(spec: str) -> tuple[str, str | None]:
 
 def default_metrics(registry: Registry, has_reference: bool) -> list[str]:
     available = registry.metrics()
-    return [
-        name for name in DEFAULT_METRICS
-        if name in available and (has_reference or available[name].reference != "required")
-    ]
+    return [name for name in DEFAULT_METRICS if name in available and (has_reference or available[name].reference != "required")]
 
 
 def result_name(metric: Metric, extractor: FeatureExtractor | None) -> str:
@@ -175,8 +172,13 @@ def _sampler(source: Source) -> Callable[[int], Any]:
 
 
 def select_extractor(
-    registry: Registry, name: str, params: Mapping[str, Any], info: SourceInfo, device: torch.device,
-    *, params_by_name: Mapping[str, Mapping[str, Any]] | None = None,
+    registry: Registry,
+    name: str,
+    params: Mapping[str, Any],
+    info: SourceInfo,
+    device: torch.device,
+    *,
+    params_by_name: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> FeatureExtractor:
     """The named extractor (with ``params``), or for ``auto`` the highest-priority one that suits the
     data and can run (each candidate with its own ``params_by_name`` entry)."""
@@ -201,7 +203,7 @@ def select_extractor(
     raise GanEvalError(f"--extractor auto found no usable feature extractor ({detail})")
 
 
-def instantiate_extractor(registry: Registry, cls: type, device: torch.device, params: Mapping[str, Any]) -> FeatureExtractor:
+def instantiate_extractor(registry: Registry, cls: type[FeatureExtractor], device: torch.device, params: Mapping[str, Any]) -> FeatureExtractor:
     """``cls(device, **params)`` with the fast-mode parameters of the current numerics; a failure
     names the plugin."""
     params = dict(params)
@@ -256,8 +258,13 @@ class Job:
     """
 
     def __init__(
-        self, registry: Registry, config: ScoreConfig, *, generated: Source | None = None,
-        reference: Source | None = None, need_generated: bool = True,
+        self,
+        registry: Registry,
+        config: ScoreConfig,
+        *,
+        generated: Source | None = None,
+        reference: Source | None = None,
+        need_generated: bool = True,
     ):
         self.registry, self.config = registry, config
         self.notes: list[str] = []
@@ -296,7 +303,7 @@ class Job:
         if wants_auto:
             default_extractor = self._default_extractor()
             names.add(default_extractor.name)
-        extractors = {name: self._extractor(name) for name in sorted(names - {getattr(default_extractor, 'name', None)})}
+        extractors = {name: self._extractor(name) for name in sorted(names - {getattr(default_extractor, "name", None)})}
         if default_extractor is not None:
             extractors[default_extractor.name] = default_extractor
         self._check_extractor_params(extractors)
@@ -310,6 +317,7 @@ class Job:
                 extractor = None
             else:
                 extractor = extractors[ext_name] if ext_name is not None else default_extractor
+                assert extractor is not None  # wants_auto made the default extractor
                 lacking = (cls.requires & FEATURE_INPUTS) - extractor.outputs
                 if lacking:
                     raise UsageError(f"extractor {extractor.name!r} provides only {sorted(extractor.outputs)}; metric {name!r} needs {sorted(lacking)}")
@@ -331,7 +339,7 @@ class Job:
                 )
         return bound
 
-    def _metric(self, cls: type, key: str) -> Metric:
+    def _metric(self, cls: type[Metric], key: str) -> Metric:
         name = cls.name
         params = {**self.config.metric_params.get(name, {}), **self.config.metric_params.get(key, {})}
         if "seed" in getattr(cls, "params", {}) and "seed" not in params:
@@ -355,8 +363,7 @@ class Job:
         generated, reference = (self.generated, self.reference) if self.generated is not None else (self.reference, None)
         if generated is None:
             raise UsageError("--extractor auto needs images to look at; name the extractor with --extractor")
-        return select_extractor(self.registry, AUTO, {}, selection_info(generated, reference), self.device,
-                                params_by_name=self.config.extractor_params)
+        return select_extractor(self.registry, AUTO, {}, selection_info(generated, reference), self.device, params_by_name=self.config.extractor_params)
 
     def _extractor(self, name: str) -> FeatureExtractor:
         return select_extractor(self.registry, name, self.config.extractor_params.get(name, {}), SourceInfo(), self.device)
@@ -367,13 +374,20 @@ class Job:
         if unused:
             given = ", ".join(f"{name}.{param}" for name in unused for param in self.config.extractor_params[name])
             chosen = ", ".join(sorted(used)) or "none (no selected metric uses features)"
-            raise UsageError(f"-O {given}: extractor {', '.join(unused)} is not used by this run (extractors used: {chosen}); "
-                             "select it with --extractor NAME or -m METRIC@NAME")
+            raise UsageError(
+                f"-O {given}: extractor {', '.join(unused)} is not used by this run (extractors used: {chosen}); "
+                "select it with --extractor NAME or -m METRIC@NAME"
+            )
 
     # --- passes ---------------------------------------------------------------------------------------
     def runner(
-        self, *, shard: Shard = Shard(), progress_factory: Callable[[str, int], Callable[[int], None] | None] | None = None,
-        sync: Callable[[PassResult], PassResult] | None = None, resume_dir: str | None = None, resume_every: int = 50,
+        self,
+        *,
+        shard: Shard = Shard(),
+        progress_factory: Callable[[str, int], Callable[[int], None] | None] | None = None,
+        sync: Callable[[PassResult], PassResult] | None = None,
+        resume_dir: str | None = None,
+        resume_every: int = 50,
     ) -> Callable[[Source, list[Bound]], PassResult]:
         """A function running one pass of ``source`` for a subset of the bound metrics."""
         self._snapshots: list[PassCheckpoint] = []
@@ -387,8 +401,15 @@ class Job:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = run_pass(
-                    source, subset, batch_size=self.config.batch_size, device=self.device, shard=shard,
-                    workers=self.config.workers, progress=tick, plugin_of=self.plugin_of, checkpoint=checkpoint,
+                    source,
+                    subset,
+                    batch_size=self.config.batch_size,
+                    device=self.device,
+                    shard=shard,
+                    workers=self.config.workers,
+                    progress=tick,
+                    plugin_of=self.plugin_of,
+                    checkpoint=checkpoint,
                     blocks=self.config.state_blocks(),
                 )
             self.notes.extend(str(w.message) for w in caught if str(w.message) not in self.notes)
@@ -400,7 +421,10 @@ class Job:
         return [b for b in self.bound if b.metric.uses_reference()]
 
     def reference_pass(
-        self, run: Callable[[Source, list[Bound]], PassResult], *, distributed: bool = False,
+        self,
+        run: Callable[[Source, list[Bound]], PassResult],
+        *,
+        distributed: bool = False,
         reference_guard: Callable[[ReferencePass], ReferencePass] | None = None,
     ) -> PassResult | None:
         """The reference's states: from the stats file, else from the cache or a pass."""
@@ -415,6 +439,7 @@ class Job:
             reference_pass = cached_reference_pass(ReferenceCache(note=self.notes.append), blocks=self.config.state_blocks())
         if reference_guard is not None:
             reference_pass = reference_guard(reference_pass)
+        assert self.reference is not None  # subset is empty without a reference
         return reference_pass(self.reference, subset, run)
 
     def clear_snapshots(self) -> None:
@@ -423,6 +448,7 @@ class Job:
 
     # --- results --------------------------------------------------------------------------------------
     def outcome(self, gen_pass: PassResult, ref_pass: PassResult | None) -> ScoreOutcome:
+        assert self.generated is not None  # only jobs that scored a generated set have an outcome
         results, states = [], {}
         for b in self.bound:
             if ref_pass is not None and b.metric.reference == "required" and b.key not in ref_pass.states:
@@ -435,7 +461,8 @@ class Job:
             inputs["reference"] = stats_files.input_record(self.ref_stats, ref_pass)
         elif self.reference is not None:
             inputs["reference"] = (
-                input_record(self.reference, ref_pass, self.config.ref_options()) if ref_pass
+                input_record(self.reference, ref_pass, self.config.ref_options())
+                if ref_pass
                 else {**self.reference.info(), "spec": self.reference.spec, "used": False}
             )
         previews = {"generated": gen_pass.preview, "reference": ref_pass.preview if ref_pass else None}
@@ -464,6 +491,7 @@ def score(
     consult and write the cache (gan_eval/distributed.py)."""
     with in_numerics(config):
         job = Job(registry, config, generated=generated, reference=reference)
+        assert job.generated is not None  # need_generated: the Job opened it
         run = job.runner(shard=shard, progress_factory=progress_factory, sync=sync, resume_dir=resume_dir, resume_every=resume_every)
         gen_pass = run(job.generated, job.bound)
         if gen_pass.count == 0:
@@ -484,7 +512,12 @@ def in_numerics(config: ScoreConfig) -> ExitStack:
 
 
 def compute_result(
-    bound: Bound, generated: Any, reference: Any, plugin: str, notes: list[str], config: ScoreConfig | None = None,
+    bound: Bound,
+    generated: Any,
+    reference: Any,
+    plugin: str,
+    notes: list[str],
+    config: ScoreConfig | None = None,
 ) -> dict[str, Any]:
     """One metric's entry in the record: its values (all finite), intervals, warnings, details and
     description."""
@@ -515,8 +548,7 @@ def compute_result(
     }
 
 
-def _intervals(bound: Bound, generated: Any, reference: Any, values: dict[str, float], config: ScoreConfig,
-               plugin: str, notes: list[str]) -> dict[str, Any]:
+def _intervals(bound: Bound, generated: Any, reference: Any, values: dict[str, float], config: ScoreConfig, plugin: str, notes: list[str]) -> dict[str, Any]:
     """Bootstrap intervals of every value (resampling the states' rows or blocks, never the network);
     a metric that cannot have them gets a note saying why."""
     reason = why_no_intervals(bound.metric, generated, reference)
@@ -524,17 +556,18 @@ def _intervals(bound: Bound, generated: Any, reference: Any, values: dict[str, f
         notes.append(f"{bound.key}: no confidence interval: {reason}")
         return {}
     try:
-        found = metric_intervals(bound.metric, generated, reference, resamples=config.bootstrap, level=config.ci,
-                                 seed=config.seed, values=values)
+        found = metric_intervals(bound.metric, generated, reference, resamples=config.bootstrap, level=config.ci, seed=config.seed, values=values)
     except GanEvalError:
         raise
     except Exception as exc:
         raise PluginError(plugin, f"metric {bound.metric.name!r} failed while resampling for intervals: {type(exc).__name__}: {exc}") from exc
     outside = [key for key, iv in found.items() if not iv.low <= values[key] <= iv.high]
     if outside:
-        notes.append(f"{bound.key}: the bootstrap interval of {', '.join(outside)} does not contain the value itself: the "
-                     "resampled sets behave unlike the full one (too few images for this metric and feature size); "
-                     "treat the value and its interval as unreliable")
+        notes.append(
+            f"{bound.key}: the bootstrap interval of {', '.join(outside)} does not contain the value itself: the "
+            "resampled sets behave unlike the full one (too few images for this metric and feature size); "
+            "treat the value and its interval as unreliable"
+        )
     return {key: interval.as_dict() for key, interval in found.items()}
 
 
@@ -575,20 +608,31 @@ def metric_details(metric: Metric, generated: Any, reference: Any, plugin: str) 
     except (TypeError, ValueError, RecursionError) as exc:
         raise PluginError(plugin, f"metric {metric.name!r}: details() must return JSON data without NaN/Inf ({exc})") from exc
     if len(text) > MAX_DETAILS_CHARS:
-        raise PluginError(plugin, f"metric {metric.name!r}: details() returned {len(text):,} characters of JSON (limit {MAX_DETAILS_CHARS:,}): store a summary such as a histogram")
+        raise PluginError(
+            plugin,
+            f"metric {metric.name!r}: details() returned {len(text):,} characters of JSON (limit {MAX_DETAILS_CHARS:,}): store a summary such as a histogram",
+        )
     return {"details": json.loads(text)}
 
 
 def _pass_checkpoint(
-    directory: str | None, every: int, source: Source, bound: Sequence[Bound], config: ScoreConfig, shard: Shard,
+    directory: str | None,
+    every: int,
+    source: Source,
+    bound: Sequence[Bound],
+    config: ScoreConfig,
+    shard: Shard,
 ) -> PassCheckpoint | None:
     """A snapshot location keyed by everything that determines this pass's state."""
     if directory is None:
         return None
     key = {
-        "source": source.spec, "fingerprint": source.fingerprint(),
+        "source": source.spec,
+        "fingerprint": source.fingerprint(),
         "metrics": [[b.key, b.metric.describe(), b.extractor.identity() if b.extractor is not None else None] for b in bound],
-        "batch_size": config.batch_size, "shard": [shard.rank, shard.world], "version": __version__,
+        "batch_size": config.batch_size,
+        "shard": [shard.rank, shard.world],
+        "version": __version__,
     }
     return PassCheckpoint(directory, key, every)
 
@@ -607,6 +651,18 @@ def input_record(source: Source, result: PassResult, options: SourceOptions | No
 
 
 __all__ = [
-    "AUTO", "DEFAULT_METRICS", "Job", "ScoreConfig", "ScoreOutcome", "compute_result", "default_metrics",
-    "in_numerics", "input_record", "resolve_device", "result_name", "score", "selection_info", "split_metric",
+    "AUTO",
+    "DEFAULT_METRICS",
+    "Job",
+    "ScoreConfig",
+    "ScoreOutcome",
+    "compute_result",
+    "default_metrics",
+    "in_numerics",
+    "input_record",
+    "resolve_device",
+    "result_name",
+    "score",
+    "selection_info",
+    "split_metric",
 ]

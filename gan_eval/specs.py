@@ -49,7 +49,7 @@ def validate_source_options(sources: list[Source], extra: dict[str, str]) -> Non
         raise UsageError(f"--source-option {', '.join(unknown)}: not read by the sources of this run ({kinds}); valid keys: {valid}")
 
 
-def _safe_detect(registry: Registry, cls: type, target: str) -> bool:
+def _safe_detect(registry: Registry, cls: type[Source], target: str) -> bool:
     try:
         return bool(cls.detect(target))
     except Exception as exc:

@@ -103,7 +103,8 @@ class State:
         current = self._block_sums[name]
         self._block_sums[name] = parts.clone() if current is None else current + parts.to(current.device)
         total = parts.sum(dim=0)
-        self._sums[name] = total if self._sums[name] is None else self._sums[name] + total.to(self._sums[name].device)
+        previous = self._sums[name]
+        self._sums[name] = total if previous is None else previous + total.to(previous.device)
 
     def append_rows_with_blocks(self, name: str, rows: torch.Tensor, row_blocks: torch.Tensor) -> None:
         """Append rows whose block numbers are known (restoring, merging, gathering)."""
@@ -168,7 +169,8 @@ class State:
                 if parts is not None:
                     self.add_blocks(name, parts)
                 elif (value := part.get(name)) is not None:
-                    self._sums[name] = value.clone() if self._sums[name] is None else self._sums[name] + value
+                    previous = self._sums[name]
+                    self._sums[name] = value.clone() if previous is None else previous + value
             elif (rows := part.get(name)) is not None:
                 row_blocks = part.row_blocks(name) if self.blocks else None
                 if row_blocks is not None:
@@ -203,7 +205,7 @@ class State:
         unknown = set(arrays) - names
         if unknown:
             raise ValueError(f"unexpected arrays {sorted(unknown)} for state layout {dict(spec)}")
-        block_counts = {len(v) for k, v in arrays.items() if k.startswith(BLOCKS_PREFIX) and spec[k[len(BLOCKS_PREFIX):]] == "sum"}
+        block_counts = {len(v) for k, v in arrays.items() if k.startswith(BLOCKS_PREFIX) and spec[k[len(BLOCKS_PREFIX) :]] == "sum"}
         if len(block_counts) > 1:
             raise ValueError(f"block arrays disagree on the number of blocks: {sorted(block_counts)}")
         if block_counts:
@@ -264,7 +266,7 @@ class State:
         if not sums and not cats:
             return Units("fixed", 0, 0, "the state is empty")
         if not sums:
-            counts = {n: len(self.get(n)) for n in cats}
+            counts = {n: len(self._chunk_rows(n)) for n in cats}
             if len(set(counts.values())) > 1:
                 return Units("fixed", 0, 0, f"its row accumulators have different row counts {counts}, so rows cannot be resampled jointly")
             n = counts[cats[0]]
@@ -278,10 +280,18 @@ class State:
         filled = np.zeros(self.blocks, dtype=bool)
         for name in sums:
             parts = self.block_sums(name)
-            filled |= (parts.reshape(self.blocks, -1) != 0).any(dim=1).numpy()
+            if parts is not None:
+                filled |= (parts.reshape(self.blocks, -1) != 0).any(dim=1).numpy()
         for name in cats:
-            filled[np.unique(self.row_blocks(name).numpy())] = True
+            row_blocks = self.row_blocks(name)
+            if row_blocks is not None:
+                filled[np.unique(row_blocks.numpy())] = True
         return filled
+
+    def _chunk_rows(self, name: str) -> torch.Tensor:
+        rows = self.get(name)
+        assert rows is not None  # callers pass accumulators that hold rows
+        return rows
 
     def resampled(self, unit_indices: np.ndarray, *, keep_blocks: bool = False) -> "State":
         """The state that the drawn units (indices into :meth:`units`, repeats allowed) would have
@@ -310,7 +320,7 @@ class State:
                     out._block_sums[name] = counts.to(parts.device).reshape(-1, *[1] * (parts.ndim - 1)) * parts
         for name in self._chunks:
             rows, row_blocks = self.get(name), self.row_blocks(name)
-            if rows is None:
+            if rows is None or row_blocks is None:
                 continue
             members = [np.flatnonzero(row_blocks.numpy() == k) for k in range(self.blocks)]
             take = np.concatenate([members[k] for k in indices]) if len(indices) else np.zeros(0, np.int64)

@@ -66,7 +66,11 @@ class StatsFile:
 
 # --- writing --------------------------------------------------------------------------------------
 def stats_bytes(
-    states: Mapping[str, State], bound: Sequence[Bound], *, source: dict[str, Any], extra: dict[str, Any] | None = None,
+    states: Mapping[str, State],
+    bound: Sequence[Bound],
+    *,
+    source: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> bytes:
     """The ``.npz`` bytes of a stats file for ``states`` (one per bound metric, by key)."""
     header = {
@@ -75,7 +79,8 @@ def stats_bytes(
         "source": source,
         "metrics": {
             b.key: {
-                **b.metric.describe(), "state_params": b.metric.state_params_values(),
+                **b.metric.describe(),
+                "state_params": b.metric.state_params_values(),
                 "state_spec": dict(b.metric.state_spec()),
                 "extractor": b.extractor.identity() if b.extractor is not None else None,
             }
@@ -91,7 +96,7 @@ def stats_bytes(
             if "/" not in name and name != HEADER and name not in arrays:
                 arrays[name] = value
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first keyword only
     return buffer.getvalue()
 
 
@@ -104,7 +109,7 @@ def write_stats(path: str | Path, states: Mapping[str, State], bound: Sequence[B
 def stats_path(spec: str) -> Path | None:
     """The file a ``--ref`` spec names when it is a stats file (``stats:FILE``, or an ``.npz`` that is one)."""
     if spec.startswith(PREFIX):
-        return Path(spec[len(PREFIX):])
+        return Path(spec[len(PREFIX) :])
     path = Path(spec)
     if path.suffix.lower() == ".npz" and path.is_file():
         try:
@@ -165,12 +170,17 @@ def _read_header(path: Path, raw: np.ndarray) -> dict[str, Any]:
         raise InputError(path, "stats header lists no metrics")
     source = header.get("source", {})
     if not isinstance(source, dict) or not isinstance(source.get("count", 0), int) or source.get("count", 1) <= 0:
-        raise InputError(path, f"stats header: the source's image count must be a positive integer, got {source.get('count') if isinstance(source, dict) else source!r}")
+        raise InputError(
+            path, f"stats header: the source's image count must be a positive integer, got {source.get('count') if isinstance(source, dict) else source!r}"
+        )
     if header["format"] == FORMAT_V1:  # one extractor for the file, entries keyed by bare name
         extractor = header.get("extractor")
         name = extractor.get("extractor") if isinstance(extractor, dict) else None
         header["metrics"] = {
-            (f"{key}@{name}" if name and set(entry.get("requires", [])) & FEATURE_INPUTS else key): {**entry, "extractor": extractor if name and set(entry.get("requires", [])) & FEATURE_INPUTS else None}
+            (f"{key}@{name}" if name and set(entry.get("requires", [])) & FEATURE_INPUTS else key): {
+                **entry,
+                "extractor": extractor if name and set(entry.get("requires", [])) & FEATURE_INPUTS else None,
+            }
             for key, entry in described.items()
         }
         header["v1_keys"] = {new: old for new, old in zip(header["metrics"], described)}
@@ -221,16 +231,25 @@ def reference_states(stats: StatsFile, bound: Sequence[Bound], *, drop_missing: 
         else:
             states[b.key] = state
     if stats.foreign and not states:
-        raise InputError(stats.path, f"not a stats file: expected a gan-eval header, or another tool's statistics that a selected metric reads "
-                                     f"(fid: exactly the arrays mu and sigma); found {', '.join(sorted(stats.loose))}")
+        raise InputError(
+            stats.path,
+            f"not a stats file: expected a gan-eval header, or another tool's statistics that a selected metric reads "
+            f"(fid: exactly the arrays mu and sigma); found {', '.join(sorted(stats.loose))}",
+        )
     required = [b.key for b in absent if b.metric.reference == "required"]
     held = ", ".join(stats.entries) if not stats.foreign else f"the arrays {', '.join(sorted(stats.loose))}"
     if required and not drop_missing and stats.foreign:
         served = ", ".join(sorted({b.metric.name for b in bound if b.key in states}))
-        raise UsageError(f"{stats.path} is another tool's statistics file ({held}): it serves {served} only, not "
-                         f"{', '.join(sorted({b.metric.name for b in absent if b.key in required}))} (select -m {served}, or make a gan-eval stats file with 'gan-eval stats')")
+        raise UsageError(
+            f"{stats.path} is another tool's statistics file ({held}): it serves {served} only, not "
+            f"{', '.join(sorted({b.metric.name for b in absent if b.key in required}))} (select -m {served}, or make a gan-eval stats file with 'gan-eval stats')"
+        )
     if required and not drop_missing:
-        how = "select -m fid, or make a gan-eval stats file with 'gan-eval stats'" if stats.foreign else "re-create it with 'gan-eval stats ... -m NAME' or drop those metrics"
+        how = (
+            "select -m fid, or make a gan-eval stats file with 'gan-eval stats'"
+            if stats.foreign
+            else "re-create it with 'gan-eval stats ... -m NAME' or drop those metrics"
+        )
         raise UsageError(f"{stats.path} holds reference statistics for {held} but not for {', '.join(required)} ({how})")
     if required:
         notes.append(f"{stats.path} holds reference statistics for {held} only: {', '.join(required)} left out (they need a reference)")
@@ -238,7 +257,9 @@ def reference_states(stats: StatsFile, bound: Sequence[Bound], *, drop_missing: 
     if optional:
         notes.append(f"{stats.path} holds no reference statistics for {', '.join(optional)}: reported without reference values")
     if stats.foreign and states:
-        notes.append(f"reference statistics from {stats.path}, a file of another tool: its extractor, preprocessing and image count are not recorded; they must match this run's")
+        notes.append(
+            f"reference statistics from {stats.path}, a file of another tool: its extractor, preprocessing and image count are not recorded; they must match this run's"
+        )
     return states, notes
 
 
@@ -249,7 +270,9 @@ def _own_state(stats: StatsFile, b: Bound) -> State | None:
     expected = {"state_params": b.metric.state_params_values(), "state_version": b.metric.state_version}
     for field_name, value in expected.items():
         if entry.get(field_name) != value:
-            raise UsageError(f"{stats.path}: {b.key} was recorded with {field_name} {entry.get(field_name)!r}, this run uses {value!r} (re-create the file with the same -O options)")
+            raise UsageError(
+                f"{stats.path}: {b.key} was recorded with {field_name} {entry.get(field_name)!r}, this run uses {value!r} (re-create the file with the same -O options)"
+            )
     identity = b.extractor.identity() if b.extractor is not None else None
     if b.metric.requires & FEATURE_INPUTS and _comparable(entry.get("extractor")) != _comparable(identity):
         raise UsageError(
@@ -285,11 +308,16 @@ def input_record(stats: StatsFile, result: PassResult | None) -> dict[str, Any]:
     """What the run record says about a reference given as a stats file."""
     source = stats.header.get("source", {})
     return {
-        "kind": "stats", "spec": f"{PREFIX}{stats.path}", "format": stats.header.get("format"),
+        "kind": "stats",
+        "spec": f"{PREFIX}{stats.path}",
+        "format": stats.header.get("format"),
         "file_sha256": sha256_file(stats.path),
         # the source's fingerprint under another name: "fingerprint" is what 'verify' re-opens as a source
-        "made_from": source.get("spec"), "source_fingerprint": source.get("fingerprint"),
-        "count": source.get("count"), "skipped": source.get("skipped", []), "used": result is not None,
+        "made_from": source.get("spec"),
+        "source_fingerprint": source.get("fingerprint"),
+        "count": source.get("count"),
+        "skipped": source.get("skipped", []),
+        "used": result is not None,
     }
 
 

@@ -86,6 +86,8 @@ def changed_inputs(registry: Registry, record: dict[str, Any], config: ScoreConf
         if recorded is None:
             continue
         spec = config.generated if label == "generated" else config.reference
+        if spec is None:
+            continue
         options = config.options() if label == "generated" else config.ref_options()
         current = open_source(registry, spec, options).fingerprint()
         if current != recorded:
@@ -95,7 +97,8 @@ def changed_inputs(registry: Registry, record: dict[str, Any], config: ScoreConf
 
 def compare(recorded: list[dict[str, Any]], reproduced: list[dict[str, Any]], rtol: float, atol: float) -> tuple[list[Check], list[str]]:
     """Every recorded value (and interval bound) against the reproduced one: |a - b| <= atol + rtol·|a|."""
-    checks, problems = [], []
+    checks: list[Check] = []
+    problems: list[str] = []
     now = {r["name"]: r for r in reproduced}
     recorded_names = {r.get("name") for r in recorded}
     problems.extend(f"result {name!r} is computed by the recorded config but missing from the record" for name in now if name not in recorded_names)
@@ -141,8 +144,9 @@ def verify(
         raise UsageError(f"{where}: its generated images were given in memory (Python API); there is nothing on disk to re-run")
     code = code_it_would_run(config)
     if code and not allow_code:
-        raise UsageError(f"{where}: re-running it would execute code it names ({'; '.join(code)}). "
-                         "Pass --allow-code (allow_code=True) only for records you trust")
+        raise UsageError(
+            f"{where}: re-running it would execute code it names ({'; '.join(code)}). Pass --allow-code (allow_code=True) only for records you trust"
+        )
     missing = missing_results(record, config)
     if missing:
         return Verdict(False, problems=missing)

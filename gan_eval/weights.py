@@ -239,8 +239,9 @@ class FetchError(GanEvalError):
     """A download failed; nothing was written."""
 
 
-def fetch_weights(spec: WeightsSpec, to_dir: str | Path | None = None, timeout: float = 60.0,
-                  progress: Callable[[int, int | None], None] | None = None) -> FetchResult:
+def fetch_weights(
+    spec: WeightsSpec, to_dir: str | Path | None = None, timeout: float = 60.0, progress: Callable[[int, int | None], None] | None = None
+) -> FetchResult:
     """Download ``spec``'s file from its publisher into ``to_dir`` (default: the first folder the
     finder searches), checking the published SHA-256 where there is one. The file appears atomically
     and complete, or not at all. ``progress(received, total)`` is called as bytes arrive."""
@@ -265,8 +266,9 @@ def _download(spec: WeightsSpec, target: Path, timeout: float, progress: Callabl
         raise FetchError(f"cannot download {url}: the server answered HTTP {exc.code} {exc.reason}; nothing was written") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise FetchError(f"cannot download {url}: {reason} (is this machine online? otherwise copy the file by hand: "
-                         f"{how_to_provide(spec)}); nothing was written") from None
+        raise FetchError(
+            f"cannot download {url}: {reason} (is this machine online? otherwise copy the file by hand: {how_to_provide(spec)}); nothing was written"
+        ) from None
     with response:
         total = _content_length(response)
         digest = hashlib.sha256()
@@ -282,11 +284,15 @@ def _download(spec: WeightsSpec, target: Path, timeout: float, progress: Callabl
                 if total is not None and received != total:
                     raise FetchError(f"download of {url} was truncated: received {received} of {total} bytes; nothing was written, try again")
                 if spec.sha256 and digest.hexdigest() != spec.sha256:
-                    raise FetchError(f"download of {url} has SHA-256 {digest.hexdigest()}, not the published {spec.sha256}: "
-                                     "the file is corrupt or not the publisher's; nothing was written")
+                    raise FetchError(
+                        f"download of {url} has SHA-256 {digest.hexdigest()}, not the published {spec.sha256}: "
+                        "the file is corrupt or not the publisher's; nothing was written"
+                    )
         except _Truncated as exc:
-            raise FetchError(f"download of {url} was truncated: received {received + exc.partial} of "
-                             f"{total if total is not None else 'an unknown number of'} bytes; nothing was written, try again") from None
+            raise FetchError(
+                f"download of {url} was truncated: received {received + exc.partial} of "
+                f"{total if total is not None else 'an unknown number of'} bytes; nothing was written, try again"
+            ) from None
     return digest.hexdigest(), received
 
 
@@ -327,8 +333,9 @@ def read_state_dict(path: str | Path, what: str) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise InputError(path, f"cannot be read as a PyTorch weights file ({type(exc).__name__}: {exc}); "
-                               "the file is probably corrupt or truncated: replace it") from None
+        raise InputError(
+            path, f"cannot be read as a PyTorch weights file ({type(exc).__name__}: {exc}); the file is probably corrupt or truncated: replace it"
+        ) from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

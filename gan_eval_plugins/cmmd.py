@@ -39,8 +39,8 @@ def rbf_kernel_sum(x: torch.Tensor, y: torch.Tensor, sigma: float, *, skip_diago
     step = max(1, _BLOCK_ELEMENTS // max(len(y), 1))
     total = torch.zeros((), dtype=torch.float64, device=x.device)
     for start in range(0, len(x), step):
-        block = x[start: start + step] @ y.T
-        block.mul_(-2.0).add_(x_sq[start: start + step, None]).add_(y_sq[None, :]).mul_(-gamma).exp_()
+        block = x[start : start + step] @ y.T
+        block.mul_(-2.0).add_(x_sq[start : start + step, None]).add_(y_sq[None, :]).mul_(-gamma).exp_()
         if skip_diagonal:
             rows = torch.arange(len(block), device=x.device)
             block[rows, rows + start] = 0.0

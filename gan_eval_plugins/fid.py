@@ -60,7 +60,7 @@ def covariance_factor(sigma: np.ndarray) -> CovarianceFactor:
     except np.linalg.LinAlgError:
         pivoted, pivots, rank, info = scipy.linalg.lapack.dpstrf(sigma, lower=1)
         if info < 0:
-            raise ValueError(f"pivoted Cholesky refused its argument {-info}")
+            raise ValueError(f"pivoted Cholesky refused its argument {-info}") from None
         factor = np.zeros((len(sigma), rank))
         factor[pivots - 1] = np.tril(pivoted)[:, :rank]  # rows back in the original order: F = P·L
         return CovarianceFactor(factor, False)
@@ -225,7 +225,6 @@ class FrechetDistance(Metric):
                 details["curve"] = fid_curve(self, generated, reference, resamples=self.p["curve_resamples"], seed=self.p["seed"])
         return details
 
-
     # --- stored states (cache entries, stats files): checked on read; pytorch-fid's view ------------
     def check_state(self, state, where):
         count, total, outer = state.numpy("count"), state.numpy("sum"), state.numpy("outer")
@@ -254,6 +253,7 @@ class FrechetDistance(Metric):
             raise InputError(where, f"mu and sigma must be floating point, got {mu.dtype} and {sigma.dtype}")
         validate_gaussian_stats(mu, sigma, where)
         return state_from_moments(mu, sigma)
+
 
 @gan_eval.hookimpl
 def register_metrics():

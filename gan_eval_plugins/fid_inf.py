@@ -88,8 +88,9 @@ class FrechetDistanceInfinity(FeatureRowsMetric):
     higher_is_better = False
     state_params = frozenset()
     resampling = "none"
-    resampling_reason = ("each resample would repeat its 15 FID evaluations (15× FID's cost per resample); "
-                         "the fit's residual is reported as its uncertainty instead")
+    resampling_reason = (
+        "each resample would repeat its 15 FID evaluations (15× FID's cost per resample); the fit's residual is reported as its uncertainty instead"
+    )
     params = {
         "min_n": Param(AUTHORS_MIN_N, "smallest N of the grid (the authors' 5000)"),
         "points": Param(AUTHORS_POINTS, "number of N values on the grid (the authors' 15)"),

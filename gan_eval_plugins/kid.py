@@ -52,9 +52,7 @@ def subset_indices(n_x: int, n_y: int, subsets: int, size: int, seed: int) -> li
     return [(rng.choice(n_x, size, replace=False), rng.choice(n_y, size, replace=False)) for _ in range(subsets)]
 
 
-def kernel_distance(
-    x: torch.Tensor, y: torch.Tensor, subsets: int = 100, subset_size: int = 1000, seed: int = 2020
-) -> tuple[float, float]:
+def kernel_distance(x: torch.Tensor, y: torch.Tensor, subsets: int = 100, subset_size: int = 1000, seed: int = 2020) -> tuple[float, float]:
     """(mean, std) of the unbiased MMD² over seeded subsets of generated ``x`` and reference ``y``."""
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"KID needs two N×d feature matrices of equal d, got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -117,7 +115,9 @@ class KernelDistance(FeatureRowsMetric):
     params = {
         "subsets": Param(100, "number of random subsets averaged"),
         "subset_size": Param(1000, "rows per subset from each set (clamped, with a warning, to the smaller set)"),
-        "seed": Param(2020, "seed of the subset draws (numpy RandomState, torch-fidelity's order); the run's --seed unless given; 2020 is torch-fidelity's default"),
+        "seed": Param(
+            2020, "seed of the subset draws (numpy RandomState, torch-fidelity's order); the run's --seed unless given; 2020 is torch-fidelity's default"
+        ),
     }
 
     def compute(self, generated, reference):

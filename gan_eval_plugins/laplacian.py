@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -123,7 +122,7 @@ HISTOGRAM_EDGES = tuple(round(-1.0 + 0.025 * i, 3) for i in range(301))  # -1 â€
 def log_histogram(values: torch.Tensor) -> list[int]:
     """Counts of log10(VoL) per :data:`HISTOGRAM_EDGES` bin, the ends clamped into the outer bins."""
     lo, hi = HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]
-    logs = np.clip(np.log10(np.maximum(values.cpu().numpy().astype(np.float64), 10.0 ** lo)), lo, hi)
+    logs = np.clip(np.log10(np.maximum(values.cpu().numpy().astype(np.float64), 10.0**lo)), lo, hi)
     return [int(c) for c in np.histogram(logs, bins=np.array(HISTOGRAM_EDGES))[0]]
 
 
@@ -132,7 +131,7 @@ def summarise(values: torch.Tensor) -> dict[str, float]:
     return {
         "mean": float(values.mean()),
         "std": float(values.std(unbiased=False)),
-        "median": float(values.median()) if len(values) % 2 else float(values.sort().values[len(values) // 2 - 1: len(values) // 2 + 1].mean()),
+        "median": float(values.median()) if len(values) % 2 else float(values.sort().values[len(values) // 2 - 1 : len(values) // 2 + 1].mean()),
     }
 
 

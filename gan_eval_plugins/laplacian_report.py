@@ -45,10 +45,11 @@ class SharpnessSection(ReportSection):
             ax.set_xlabel("variance of the Laplacian (log scale)")
             ax.set_ylabel("fraction of images")
             ticks = [t for t in np.arange(np.floor(lo * 4) / 4, hi + 1e-9, 0.25 if hi - lo < 2.5 else 1.0) if lo <= t <= hi]
-            ax.set_xticks(ticks, [f"{10 ** t:,.0f}" if t >= 0 else f"{10 ** t:.2g}" for t in ticks])
+            ax.set_xticks(ticks, [f"{10**t:,.0f}" if t >= 0 else f"{10**t:.2g}" for t in ticks])
             ax.legend(loc="upper left", ncols=2 if len(shown) > 4 else 1)
-            plot = Figure.from_matplotlib(figure, "Distribution of the per-image variance of the Laplacian "
-                                                  "(OpenCV recipe); dashed: the reference. Blurry images sit to the left.")
+            plot = Figure.from_matplotlib(
+                figure, "Distribution of the per-image variance of the Laplacian (OpenCV recipe); dashed: the reference. Blurry images sit to the left."
+            )
         rows = []
         for run, _ in shown:
             values = run.result("laplacian")["values"]
@@ -65,7 +66,6 @@ class SharpnessSection(ReportSection):
         return details if isinstance(details, dict) and details.get("generated") and details.get("log10_edges") else None
 
 
-
 def rebin(curves: list) -> tuple[list, tuple[float, float]]:
     """Merge adjacent fine bins so that each curve has about 2·√N bins over the populated range,
     and return that range (with a margin) for the x axis. Curves must share their bin edges."""
@@ -80,7 +80,7 @@ def rebin(curves: list) -> tuple[list, tuple[float, float]]:
     merged = []
     for label, e, counts, colour, style in curves:
         usable = (len(counts) // factor) * factor
-        merged.append((label, e[: usable + 1: factor], counts[:usable].reshape(-1, factor).sum(1), colour, style))
+        merged.append((label, e[: usable + 1 : factor], counts[:usable].reshape(-1, factor).sum(1), colour, style))
     margin = 3 * factor
     lo = edges[max(0, first - margin)]
     hi = edges[min(len(edges) - 1, last + margin)]

@@ -41,7 +41,11 @@ HISTOGRAM_BINS = 40
 
 
 def nearest_neighbours(
-    queries: torch.Tensor, points: torch.Tensor, *, same: bool = False, origin: torch.Tensor | None = None,
+    queries: torch.Tensor,
+    points: torch.Tensor,
+    *,
+    same: bool = False,
+    origin: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(distance, index) of each query's nearest row of ``points``; ``same`` (queries is points)
     excludes each row itself (and, given ``origin``, its copies in a bootstrap resample). Distances
@@ -51,7 +55,7 @@ def nearest_neighbours(
         if same:
             rows = torch.arange(len(block), device=block.device)
             block[rows, rows + start] = float("inf")
-        indices[start: start + len(block)] = block.argmin(dim=1)
+        indices[start : start + len(block)] = block.argmin(dim=1)
     return (queries - points[indices]).norm(dim=1), indices
 
 
@@ -67,8 +71,11 @@ def authenticity(generated: torch.Tensor, reference: torch.Tensor, reference_ori
     reference_nn, _ = nearest_neighbours(reference, reference, same=True, origin=reference_origin)
     distance, index = nearest_neighbours(generated, reference)
     return {
-        "distance": distance, "index": index, "reference_distance": reference_nn[index],
-        "authentic": reference_nn[index] < distance, "reference_nn": reference_nn,
+        "distance": distance,
+        "index": index,
+        "reference_distance": reference_nn[index],
+        "authentic": reference_nn[index] < distance,
+        "reference_nn": reference_nn,
     }
 
 
@@ -139,8 +146,13 @@ class Memorization(Metric):
         edges = np.linspace(0.0, top, HISTOGRAM_BINS + 1)
         order = np.argsort(distance, kind="stable")[: self.p["pairs"]]
         pairs = [
-            {"generated": int(j), "reference": int(found["index"][j]), "distance": float(distance[j]),
-             "reference_distance": float(found["reference_distance"][j]), "authentic": bool(found["authentic"][j])}
+            {
+                "generated": int(j),
+                "reference": int(found["index"][j]),
+                "distance": float(distance[j]),
+                "reference_distance": float(found["reference_distance"][j]),
+                "authentic": bool(found["authentic"][j]),
+            }
             for j in order
         ]
         return {

@@ -47,12 +47,15 @@ class MemorizationSection(ReportSection):
             if pairs.get("strip"):
                 blocks.append(self._pairs_figure(run.label, pairs))
             elif pairs.get("items"):
-                blocks.append(Text(f"{run.label}: no thumbnails stored (memorization.thumbnail=0); "
-                                   "the closest pairs are listed by index in the record."))
+                blocks.append(Text(f"{run.label}: no thumbnails stored (memorization.thumbnail=0); the closest pairs are listed by index in the record."))
         blocks.append(self._histogram_figure(shown))
-        blocks.append(Text("A generated image counts as a likely copy (not authentic) when it is at least as close to its "
-                           "nearest reference image as that image's own nearest reference neighbour. Distances are "
-                           "Euclidean in the extractor's feature space, so compare them only within one extractor."))
+        blocks.append(
+            Text(
+                "A generated image counts as a likely copy (not authentic) when it is at least as close to its "
+                "nearest reference image as that image's own nearest reference neighbour. Distances are "
+                "Euclidean in the extractor's feature space, so compare them only within one extractor."
+            )
+        )
         return blocks
 
     @staticmethod
@@ -60,10 +63,27 @@ class MemorizationSection(ReportSection):
         rows = []
         for run, _ in shown:
             values = run.result(METRIC)["values"]
-            rows.append([run.label, values.get("authpct"), values.get("memorized_fraction"), values.get("nn_distance_min"),
-                         values.get("nn_distance_p50"), values.get("reference_nn_distance_p50")])
-        return Table(["run", "AuthPct (%)", "likely copies (fraction)", "closest distance", "median distance to nearest reference",
-                      "median reference-to-reference distance"], rows)
+            rows.append(
+                [
+                    run.label,
+                    values.get("authpct"),
+                    values.get("memorized_fraction"),
+                    values.get("nn_distance_min"),
+                    values.get("nn_distance_p50"),
+                    values.get("reference_nn_distance_p50"),
+                ]
+            )
+        return Table(
+            [
+                "run",
+                "AuthPct (%)",
+                "likely copies (fraction)",
+                "closest distance",
+                "median distance to nearest reference",
+                "median reference-to-reference distance",
+            ],
+            rows,
+        )
 
     @staticmethod
     def _pairs_figure(label: str, pairs: dict) -> Figure:
@@ -89,8 +109,10 @@ class MemorizationSection(ReportSection):
             axes[0][0].set_ylabel("generated", fontsize=8)
             axes[1][0].set_ylabel("reference", fontsize=8)
         return Figure.from_matplotlib(
-            figure, f"{label}: the {count} generated images closest to a reference image (top) and that reference "
-                    "image (bottom); titles give the feature distance, ✕ marks a likely copy.")
+            figure,
+            f"{label}: the {count} generated images closest to a reference image (top) and that reference "
+            "image (bottom); titles give the feature distance, ✕ marks a likely copy.",
+        )
 
     @staticmethod
     def _histogram_figure(shown) -> Figure:
@@ -103,13 +125,15 @@ class MemorizationSection(ReportSection):
                 edges = np.asarray(histogram["edges"], float)
                 for key, style, name in (("generated", "-", run.label), ("reference", "--", f"{run.label}: reference to reference")):
                     counts = np.asarray(histogram[key], float)
-                    ax.stairs(counts / max(counts.sum(), 1.0), edges, color=PALETTE[index % len(PALETTE)], linestyle=style,
-                              linewidth=1.5, label=name[:48])
+                    ax.stairs(counts / max(counts.sum(), 1.0), edges, color=PALETTE[index % len(PALETTE)], linestyle=style, linewidth=1.5, label=name[:48])
             ax.set_xlabel("distance to the nearest reference image (features)")
             ax.set_ylabel("fraction of images")
             ax.legend(loc="upper right")
-        return Figure.from_matplotlib(figure, "Distance from each generated image to its nearest reference image (solid) and "
-                                              "from each reference image to its nearest other reference image (dashed).")
+        return Figure.from_matplotlib(
+            figure,
+            "Distance from each generated image to its nearest reference image (solid) and "
+            "from each reference image to its nearest other reference image (dashed).",
+        )
 
     @staticmethod
     def _details(run: ReportRun) -> dict | None:

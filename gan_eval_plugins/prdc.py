@@ -32,7 +32,11 @@ _BLOCK_ELEMENTS = 2**24
 
 
 def distance_blocks(
-    a: torch.Tensor, b: torch.Tensor, *, same: bool = False, origin: torch.Tensor | None = None,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    same: bool = False,
+    origin: torch.Tensor | None = None,
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """(first row, block of ‖aᵢ − bⱼ‖) over row blocks of ``a``; ``same`` (a is b) zeroes the i = j
     entries and, given ``origin`` (each row's original index in a bootstrap resample), sets the
@@ -40,11 +44,11 @@ def distance_blocks(
     a_sq, b_sq = (a * a).sum(dim=1), (b * b).sum(dim=1)
     step = max(1, _BLOCK_ELEMENTS // max(len(b), 1))
     for start in range(0, len(a), step):
-        block = a[start: start + step] @ b.T
-        block.mul_(-2.0).add_(a_sq[start: start + step, None]).add_(b_sq[None, :]).clamp_min_(0.0).sqrt_()
+        block = a[start : start + step] @ b.T
+        block.mul_(-2.0).add_(a_sq[start : start + step, None]).add_(b_sq[None, :]).clamp_min_(0.0).sqrt_()
         if same:
             if origin is not None:
-                block[origin[start: start + step, None] == origin[None, :]] = float("inf")
+                block[origin[start : start + step, None] == origin[None, :]] = float("inf")
             rows = torch.arange(len(block), device=block.device)
             block[rows, rows + start] = 0.0
         yield start, block
@@ -64,16 +68,19 @@ def state_origin(state) -> torch.Tensor | None:
 
 
 def prdc(
-    reference: torch.Tensor, generated: torch.Tensor, k: int = 5, *,
-    reference_origin: torch.Tensor | None = None, generated_origin: torch.Tensor | None = None,
+    reference: torch.Tensor,
+    generated: torch.Tensor,
+    k: int = 5,
+    *,
+    reference_origin: torch.Tensor | None = None,
+    generated_origin: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Precision, recall, density, coverage of ``generated`` (fake) against ``reference`` (real).
     The origins (bootstrap resamples) keep copies of a row out of its neighbours."""
     if reference.ndim != 2 or generated.ndim != 2 or reference.shape[1] != generated.shape[1]:
         raise ValueError(f"prdc needs two N×d feature matrices of equal d, got {tuple(reference.shape)} and {tuple(generated.shape)}")
     if k < 1 or min(len(reference), len(generated)) <= k:
-        raise ValueError(f"k = {k} nearest neighbours need k ≥ 1 and more than k images in each set "
-                         f"(reference: {len(reference)}, generated: {len(generated)})")
+        raise ValueError(f"k = {k} nearest neighbours need k ≥ 1 and more than k images in each set (reference: {len(reference)}, generated: {len(generated)})")
     real, fake = reference.to(torch.float64), generated.to(torch.float64)
     real_radii = nearest_neighbour_radii(real, k, reference_origin)
     fake_radii = nearest_neighbour_radii(fake, k, generated_origin)
@@ -81,10 +88,10 @@ def prdc(
     recalled = torch.zeros(len(real), dtype=torch.bool, device=real.device)
     covered = torch.zeros(len(real), dtype=torch.bool, device=real.device)
     for start, block in distance_blocks(real, fake):
-        radii = real_radii[start: start + len(block), None]
+        radii = real_radii[start : start + len(block), None]
         reals_around_fake += (block < radii).sum(dim=0)
-        recalled[start: start + len(block)] = (block < fake_radii[None, :]).any(dim=1)
-        covered[start: start + len(block)] = block.min(dim=1).values < radii[:, 0]
+        recalled[start : start + len(block)] = (block < fake_radii[None, :]).any(dim=1)
+        covered[start : start + len(block)] = block.min(dim=1).values < radii[:, 0]
     return {
         "precision": float((reals_around_fake > 0).to(torch.float64).mean()),
         "recall": float(recalled.to(torch.float64).mean()),

@@ -62,5 +62,8 @@ def polynomial_kernel_mean(mu_a, cov_a, mu_b, cov_b) -> float:
 def true_mmd2() -> float:
     """Population MMD² (KID's kernel) between N(0, I) and the shifted correlated Gaussian."""
     mu_x, cov_x, mu_y, cov_y = np.zeros(2), np.eye(2), SHIFT, MIXING @ MIXING.T
-    return (polynomial_kernel_mean(mu_x, cov_x, mu_x, cov_x) + polynomial_kernel_mean(mu_y, cov_y, mu_y, cov_y)
-            - 2 * polynomial_kernel_mean(mu_x, cov_x, mu_y, cov_y))
+    return (
+        polynomial_kernel_mean(mu_x, cov_x, mu_x, cov_x)
+        + polynomial_kernel_mean(mu_y, cov_y, mu_y, cov_y)
+        - 2 * polynomial_kernel_mean(mu_x, cov_x, mu_y, cov_y)
+    )

@@ -27,8 +27,8 @@ def local_pass(rank: int) -> PassResult:
     if rank == 0:
         state.add("only_rank0", torch.tensor([[1.5, 2.0], [2.0, 4.25]]))
     for start in range(lo, hi, 2):  # several chunks per rank, as batches would give
-        state.append("rows", FULL_ROWS[start:min(start + 2, hi)])
-        state.append("flags", FULL_ROWS[start:min(start + 2, hi), 0] > 1.0)
+        state.append("rows", FULL_ROWS[start : min(start + 2, hi)])
+        state.append("flags", FULL_ROWS[start : min(start + 2, hi), 0] > 1.0)
     preview = np.full((hi - lo, 3, 2, 2), rank, np.uint8)
     return PassResult({"m": state}, hi - lo, [Skip(f"bad{rank}.png", "broken")], preview)
 
@@ -80,28 +80,32 @@ def main(out: Path) -> None:
         return PassResult(states, result.count, result.skipped, None)
 
     partial = session.reference_pass(cache_holding_a)("src", metrics, run)
-    (out / f"rank{rank}.json").write_text(json.dumps({
-        "count": merged.count,
-        "skipped": [s.item for s in merged.skipped],
-        "preview": merged.preview.reshape(len(merged.preview), -1)[:, 0].tolist(),
-        "n": state.get("n").tolist(),
-        "only_rank0": state.get("only_rank0").tolist(),
-        "never": state.get("never"),
-        "rows": state.get("rows").tolist(),
-        "rows_dtype": str(state.get("rows").dtype),
-        "flags": state.get("flags").tolist(),
-        "flags_dtype": str(state.get("flags").dtype),
-        "empty": state.get("empty"),
-        "hit_value": [hit.states[k].get("v").tolist() for k in ("a", "b")],
-        "hit_count": hit.count,
-        "calls_after_hit": calls_after_hit,
-        "miss_count": miss.count,
-        "miss_n": [miss.states[k].get("n").tolist() for k in ("a", "b")],
-        "calls_after_miss": calls_after_miss,
-        "partial_a": partial.states["a"].get("v").tolist(),
-        "partial_b": partial.states["b"].get("n").tolist(),
-        "calls": calls,
-    }))
+    (out / f"rank{rank}.json").write_text(
+        json.dumps(
+            {
+                "count": merged.count,
+                "skipped": [s.item for s in merged.skipped],
+                "preview": merged.preview.reshape(len(merged.preview), -1)[:, 0].tolist(),
+                "n": state.get("n").tolist(),
+                "only_rank0": state.get("only_rank0").tolist(),
+                "never": state.get("never"),
+                "rows": state.get("rows").tolist(),
+                "rows_dtype": str(state.get("rows").dtype),
+                "flags": state.get("flags").tolist(),
+                "flags_dtype": str(state.get("flags").dtype),
+                "empty": state.get("empty"),
+                "hit_value": [hit.states[k].get("v").tolist() for k in ("a", "b")],
+                "hit_count": hit.count,
+                "calls_after_hit": calls_after_hit,
+                "miss_count": miss.count,
+                "miss_n": [miss.states[k].get("n").tolist() for k in ("a", "b")],
+                "calls_after_miss": calls_after_miss,
+                "partial_a": partial.states["a"].get("v").tolist(),
+                "partial_b": partial.states["b"].get("n").tolist(),
+                "calls": calls,
+            }
+        )
+    )
     session.close()
 
 

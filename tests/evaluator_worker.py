@@ -28,8 +28,9 @@ def main(out: Path) -> None:
     for batch in batches_of(rank):
         evaluator.update(batch)
     result = evaluator.compute()
-    (out / f"rank{rank}.json").write_text(json.dumps({"values": result.values, "group_alive": dist.is_initialized(),
-                                                      "count": result.record["inputs"]["generated"]["count"]}))
+    (out / f"rank{rank}.json").write_text(
+        json.dumps({"values": result.values, "group_alive": dist.is_initialized(), "count": result.record["inputs"]["generated"]["count"]})
+    )
     dist.barrier()
     dist.destroy_process_group()
 

@@ -98,6 +98,7 @@ def test_written_files_get_ordinary_permissions(tmp_path):
 
 # -- what is already at the target: mode, symlinks, non-regular files (issue 18) ---------------------
 
+
 def test_replacing_a_file_keeps_its_mode(tmp_path):
     private = tmp_path / "private.json"
     private.write_text("old")
@@ -142,6 +143,7 @@ def test_dev_null_is_refused_by_the_check_without_writing():
 
 # -- check_writable: refuse before the run --------------------------------------------------------
 
+
 def test_check_writable_accepts_new_and_existing_files(tmp_path, existing):
     assert check_writable(existing) == existing
     assert check_writable(tmp_path / "new.json") == tmp_path / "new.json"
@@ -149,13 +151,17 @@ def test_check_writable_accepts_new_and_existing_files(tmp_path, existing):
     assert sorted(os.listdir(tmp_path)) == ["out.json"]  # checking leaves nothing behind
 
 
-@pytest.mark.parametrize("case, problem", [
-    ("folder", "not a regular file"), ("parent is a file", "is not a folder"), ("name too long", "byte limit"),
-    ("no name", "not a file name"),
-])
+@pytest.mark.parametrize(
+    "case, problem",
+    [
+        ("folder", "not a regular file"),
+        ("parent is a file", "is not a folder"),
+        ("name too long", "byte limit"),
+        ("no name", "not a file name"),
+    ],
+)
 def test_check_writable_refuses_unwritable_paths(tmp_path, existing, case, problem):
-    path = {"folder": tmp_path, "parent is a file": existing / "x.json", "name too long": tmp_path / ("n" * 300 + ".json"),
-            "no name": Path("")}[case]
+    path = {"folder": tmp_path, "parent is a file": existing / "x.json", "name too long": tmp_path / ("n" * 300 + ".json"), "no name": Path("")}[case]
     with pytest.raises(UsageError, match=problem):
         check_writable(path)
 
@@ -197,6 +203,7 @@ def test_check_distinct_outputs(tmp_path, existing):
 
 
 # -- AtomicWriteGroup: all outputs or none --------------------------------------------------------
+
 
 def test_group_commits_all_outputs_together(tmp_path, existing):
     html = tmp_path / "report.html"

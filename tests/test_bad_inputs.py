@@ -35,8 +35,10 @@ def _good(folder, n=3, size=(8, 8)):
 
 def _bomb_png(path, width=200_000, height=200_000):
     """A tiny PNG whose header claims a huge image (a decompression bomb)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
 
@@ -153,7 +155,7 @@ def test_palette_cmyk_rgba_gray_decode_to_the_right_rgb(tmp_path):
     np.testing.assert_array_equal(decode(tmp_path / "cmyk.tif"), np.asarray(Image.open(tmp_path / "cmyk.tif").convert("RGB")).transpose(2, 0, 1))
 
 
-GENERATORS = '''
+GENERATORS = """
 import torch
 def wide(z):      # tanh forgotten: values far outside [-1, 1]
     return torch.full((z.shape[0], 3, 8, 8), 3.0)
@@ -161,7 +163,7 @@ def inf(z):
     return torch.full((z.shape[0], 3, 8, 8), float("inf"))
 def short(z):     # one image too few
     return torch.zeros(z.shape[0] - 1, 3, 8, 8)
-'''
+"""
 
 
 @pytest.mark.parametrize("name, problem", [("wide", "outside the stated range"), ("inf", "NaN or Inf"), ("short", "images for")])
@@ -174,6 +176,7 @@ def test_generator_outputs_that_would_give_wrong_numbers_are_errors(tmp_path, mo
 
 
 # -- issue 18: files that are not regular files, memory, names, pickles ---------------------------
+
 
 @pytest.fixture
 def no_hang():

@@ -110,14 +110,14 @@ def test_fid_interval_coverage_on_gaussians_of_known_fid():
     assert 0.93 <= covered <= 0.97, covered
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_kid_interval_coverage_on_gaussians_of_known_mmd():
     """The population MMD² is exact (coverage_helpers.true_mmd2); KID is unbiased, so no N-dependence."""
     covered = coverage(KernelDistance(subsets=20, subset_size=150), true_mmd2(), n=300, reps=200, resamples=100)
     assert 0.93 <= covered <= 0.97, covered
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("key", ["precision", "recall"])
 def test_precision_recall_interval_coverage(key):
     """P/R at fixed N and k have no closed form: the true value E[P_N] is the mean over the repetitions."""

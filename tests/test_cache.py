@@ -25,8 +25,15 @@ def run(registry, gen, ref, metrics=("fid", "powersum"), metric_params=None, ext
     """Score and return (values by metric, reference images the extractor saw, warnings)."""
     FakeExtractor.seen = 0
     config = ScoreConfig(
-        generated=gen, reference=ref, metrics=list(metrics), metric_params=metric_params or {},
-        extractor="fake", extractor_params=extractor_params or {}, device="cpu", batch_size=16, use_cache=use_cache,
+        generated=gen,
+        reference=ref,
+        metrics=list(metrics),
+        metric_params=metric_params or {},
+        extractor="fake",
+        extractor_params=extractor_params or {},
+        device="cpu",
+        batch_size=16,
+        use_cache=use_cache,
     )
     outcome = score(registry, config)
     return {r["metric"]: r["values"] for r in outcome.results}, FakeExtractor.seen - 40, outcome

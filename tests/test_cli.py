@@ -31,8 +31,7 @@ def laplacian_values(run_cli, *args) -> dict[str, float]:
 
 
 def opencv_mean_vol(folder: Path) -> float:
-    values = [cv2.Laplacian(cv2.cvtColor(np.asarray(Image.open(p).convert("RGB")), cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
-              for p in sorted(folder.glob("*.png"))]
+    values = [cv2.Laplacian(cv2.cvtColor(np.asarray(Image.open(p).convert("RGB")), cv2.COLOR_RGB2GRAY), cv2.CV_64F).var() for p in sorted(folder.glob("*.png"))]
     return float(np.mean(values))
 
 
@@ -122,15 +121,18 @@ def test_a_dataset_spec_scores(run_cli):
     assert values["mean"] == pytest.approx(float(variance_of_laplacian(digits).mean()), rel=1e-12)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-m", "nope"], "unknown metric 'nope' for -m (available: "),
-    (["-m", "laplacian", "-O", "laplacian.colour=1"], "metric laplacian: unknown parameter(s) colour (known: gray)"),
-    (["-m", "laplacian", "-O", "laplacian"], "must look like PLUGIN.PARAM=VALUE"),
-    (["-m", "laplacian", "-m", "laplacian"], "listed twice"),
-    (["-m", "laplacian", "--source-option", "layout"], "must look like KEY=VALUE"),
-    (["-m", "laplacian", "--resize", "huge"], "--resize 'huge' must be 'first' or HxW"),
-    (["-m", "laplacian", "--device", "warp-drive"], "--device 'warp-drive'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-m", "nope"], "unknown metric 'nope' for -m (available: "),
+        (["-m", "laplacian", "-O", "laplacian.colour=1"], "metric laplacian: unknown parameter(s) colour (known: gray)"),
+        (["-m", "laplacian", "-O", "laplacian"], "must look like PLUGIN.PARAM=VALUE"),
+        (["-m", "laplacian", "-m", "laplacian"], "listed twice"),
+        (["-m", "laplacian", "--source-option", "layout"], "must look like KEY=VALUE"),
+        (["-m", "laplacian", "--resize", "huge"], "--resize 'huge' must be 'first' or HxW"),
+        (["-m", "laplacian", "--device", "warp-drive"], "--device 'warp-drive'"),
+    ],
+)
 def test_usage_errors_are_one_clear_line(args, message, run_cli, image_folder):
     result = run_cli("score", image_folder(count=2), *args, "-q")
     assert result.exit_code == EXIT_USAGE and message in result.output, result.output

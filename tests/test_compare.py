@@ -57,8 +57,13 @@ def test_half_sampled_metrics_compare_too():
 def test_a_state_without_blocks_cannot_be_compared():
     metric = FrechetDistance()
     with pytest.raises(GanEvalError, match="run A's state cannot be resampled"):
-        compare_states(metric, state_of(metric, teacher_like(100, 0)), state_of(metric, teacher_like(100, 1), blocks=5),
-                       state_of(metric, teacher_like(100, 2)), resamples=10)
+        compare_states(
+            metric,
+            state_of(metric, teacher_like(100, 0)),
+            state_of(metric, teacher_like(100, 1), blocks=5),
+            state_of(metric, teacher_like(100, 2)),
+            resamples=10,
+        )
 
 
 def record(**overrides):

@@ -25,8 +25,27 @@ def runs(tmp_path_factory, mnist_test_digits):
     for name, images in sets.items():
         np.save(folder / f"{name}.npy", images)
         out = folder / f"{name}.json"
-        result = CliRunner().invoke(main, ["score", str(folder / f"{name}.npy"), *REFERENCE, "-m", "fid", "-m", "kid",
-                                           "--out", str(out), "--save-states", "--bootstrap", "20", "-q", "--device", "cpu"], catch_exceptions=False)
+        result = CliRunner().invoke(
+            main,
+            [
+                "score",
+                str(folder / f"{name}.npy"),
+                *REFERENCE,
+                "-m",
+                "fid",
+                "-m",
+                "kid",
+                "--out",
+                str(out),
+                "--save-states",
+                "--bootstrap",
+                "20",
+                "-q",
+                "--device",
+                "cpu",
+            ],
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         records[name] = out
     return records
@@ -73,8 +92,26 @@ def test_runs_without_saved_states_or_with_other_references_are_refused(run_cli,
 def test_every_value_is_printed_and_recorded_with_its_interval_and_verify_reproduces_them(run_cli, tmp_path, mnist_test_digits):
     np.save(tmp_path / "gen.npy", mnist_test_digits[0][:200])
     out = tmp_path / "run.json"
-    result = run_cli("score", tmp_path / "gen.npy", *REFERENCE, "-m", "fid", "-m", "laplacian", "--bootstrap", "50",
-                     "--ci", "0.9", "--seed", "3", "--out", out, "-q", "--device", "cpu")
+    result = run_cli(
+        "score",
+        tmp_path / "gen.npy",
+        *REFERENCE,
+        "-m",
+        "fid",
+        "-m",
+        "laplacian",
+        "--bootstrap",
+        "50",
+        "--ci",
+        "0.9",
+        "--seed",
+        "3",
+        "--out",
+        out,
+        "-q",
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if line.startswith("fid@mnist-cnn"))
     assert re.fullmatch(r"fid@mnist-cnn\s+fid=[0-9.]+ \[[0-9.e+-]+, [0-9.e+-]+\]", row), row

@@ -37,12 +37,13 @@ def chunks(data: bytes):
     """(offset, kind, length) of each PNG chunk."""
     position = 8
     while position < len(data):
-        length = struct.unpack(">I", data[position:position + 4])[0]
-        yield position, data[position + 4:position + 8], length
+        length = struct.unpack(">I", data[position : position + 4])[0]
+        yield position, data[position + 4 : position + 8], length
         position += 12 + length
 
 
 # -- checksums -------------------------------------------------------------------------------------
+
 
 def test_a_png_whose_idat_crc_fails_is_refused(tmp_path):
     """Pillow decodes this without complaint (it does not check IDAT CRCs): a wrong image, scored."""
@@ -60,10 +61,10 @@ def test_a_png_whose_zlib_checksum_fails_is_refused(tmp_path):
     damaged data must not be scored (Pillow may stop reading before the checksum)."""
     data = png_bytes(RNG.integers(0, 256, (8, 8, 3), dtype=np.uint8))
     offset, _, length = next(c for c in chunks(data) if c[1] == b"IDAT")
-    payload = bytearray(data[offset + 8:offset + 8 + length])
+    payload = bytearray(data[offset + 8 : offset + 8 + length])
     payload[-1] ^= 0x01  # the last byte of the Adler-32 checksum
     crc = struct.pack(">I", zlib.crc32(b"IDAT" + bytes(payload)))
-    (tmp_path / "a.png").write_bytes(data[:offset + 8] + bytes(payload) + crc + data[offset + 12 + length:])
+    (tmp_path / "a.png").write_bytes(data[: offset + 8] + bytes(payload) + crc + data[offset + 12 + length :])
     with pytest.raises(InputError, match="fails its zlib check"):
         decode(tmp_path / "a.png")
 
@@ -80,6 +81,7 @@ def test_truncated_images_stay_errors_even_if_another_library_allows_them(tmp_pa
 
 
 # -- bit depths and float modes --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("ext", ["png", "tif"])
 def test_sixteen_bit_colour_is_rounded_not_cut_to_the_high_byte(tmp_path, ext):
@@ -104,8 +106,9 @@ def test_float_tiffs_follow_the_range_policy(tmp_path):
     Image.fromarray(unit, mode="F").save(tmp_path / "a.tif")
     expected = np.repeat(np.rint(unit.astype(np.float64) * 255).astype(np.uint8)[None], 3, axis=0)
     np.testing.assert_array_equal(read_all(tmp_path).images[0], expected)  # inferred [0, 1]
-    np.testing.assert_array_equal(read_all(tmp_path, value_range="-1,1").images[0],
-                                  np.repeat(np.rint((unit.astype(np.float64) + 1) / 2 * 255).astype(np.uint8)[None], 3, axis=0))
+    np.testing.assert_array_equal(
+        read_all(tmp_path, value_range="-1,1").images[0], np.repeat(np.rint((unit.astype(np.float64) + 1) / 2 * 255).astype(np.uint8)[None], 3, axis=0)
+    )
     Image.fromarray(unit * 300, mode="F").save(tmp_path / "a.tif")
     with pytest.raises(InputError, match="neither \\[0, 1\\] nor \\[-1, 1\\]"):
         read_all(tmp_path)
@@ -124,6 +127,7 @@ def test_thirty_two_bit_integer_tiffs_are_refused(tmp_path):
 
 
 # -- .npy files in a folder: the stacked rules -----------------------------------------------------
+
 
 def test_npy_in_a_folder_honours_range(tmp_path):
     """[-1, 1] samples that happen to be non-negative: --range=-1,1 must map 0 to 128, not 0."""
@@ -165,14 +169,15 @@ def test_a_small_npy_declaring_a_huge_array_is_a_clear_error(tmp_path):
 
 # -- memory: budgeted from the header before decoding --------------------------------------------
 
+
 def big_png(path, side):
     """A tiny file declaring side×side gray pixels (all zero: compresses to almost nothing)."""
     raw = zlib.compress(b"".join(b"\0" + bytes(side) for _ in range(side)), 9)
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
-                     + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)) + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
 
 
 def test_an_image_over_the_decoding_budget_is_refused_before_decoding(tmp_path, monkeypatch):
@@ -202,6 +207,7 @@ def test_budget_setting_is_validated(monkeypatch):
 
 
 # -- frames, tiny images --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("ext", ["png", "webp", "tif"])
 def test_animated_and_multi_page_files_are_refused(tmp_path, ext):

@@ -26,7 +26,7 @@ TORCHRUN = BIN / "torchrun"
 HERE = Path(__file__).parent
 
 #: A metric with FID-like float64 sum statistics (count, Σx, Σxxᵀ of a per-image descriptor).
-MOMENTS_PLUGIN = '''
+MOMENTS_PLUGIN = """
 import torch
 import gan_eval
 from gan_eval.metric import Metric
@@ -59,7 +59,7 @@ class Moments(Metric):
 @gan_eval.hookimpl
 def register_metrics():
     return [Moments]
-'''
+"""
 
 
 #: sum states (moments, fid), gathered rows (laplacian, is, kid, pr)
@@ -93,9 +93,25 @@ def folders(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 def _score(prefix: list[str], folders, out: Path) -> subprocess.CompletedProcess:
     generated, reference, plugin = folders
-    args = [str(generated), "--ref", str(reference), "--plugin", str(plugin), "--extractor", "mnist-cnn",
-            *[arg for name in METRICS for arg in ("-m", name)],
-            "--skip-bad", "--batch-size", "5", "--device", "cpu", "--no-cache", "-q", "--out", str(out)]
+    args = [
+        str(generated),
+        "--ref",
+        str(reference),
+        "--plugin",
+        str(plugin),
+        "--extractor",
+        "mnist-cnn",
+        *[arg for name in METRICS for arg in ("-m", name)],
+        "--skip-bad",
+        "--batch-size",
+        "5",
+        "--device",
+        "cpu",
+        "--no-cache",
+        "-q",
+        "--out",
+        str(out),
+    ]
     return subprocess.run([*prefix, "score", *args], capture_output=True, text=True, env=_env(), timeout=300)
 
 
@@ -136,11 +152,14 @@ def test_torchrun_two_processes_equal_one_process(folders, tmp_path):
 def test_session_merges_unequal_shards_and_consults_cache_on_rank0_only(tmp_path):
     run = subprocess.run(
         [str(TORCHRUN), "--standalone", "--nproc-per-node", "2", str(HERE / "distributed_worker.py"), str(tmp_path)],
-        capture_output=True, text=True, env=_env(), timeout=300,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-    full = (np.arange(24, dtype=np.float32).reshape(8, 3) / 7.0)
+    full = np.arange(24, dtype=np.float32).reshape(8, 3) / 7.0
     for rank, got in enumerate(ranks):
         assert got["count"] == 8
         assert got["skipped"] == ["bad0.png", "bad1.png"]  # rank order

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -58,8 +57,11 @@ def test_truncated_or_corrupted_png_raises_input_error_naming_the_file(tmp_path,
 
 
 @SETTINGS
-@given(array=hnp.arrays(dtype=st.sampled_from([np.uint8, np.uint16, np.bool_]),
-                        shape=st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 2, 3, 4]))))
+@given(
+    array=hnp.arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16, np.bool_]), shape=st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 2, 3, 4]))
+    )
+)
 def test_to_rgb_uint8_shapes_and_values(array):
     rgb = to_rgb_uint8(array, "array")
     assert rgb.shape == (3, array.shape[0], array.shape[1]) and rgb.dtype == np.uint8
@@ -68,8 +70,7 @@ def test_to_rgb_uint8_shapes_and_values(array):
 
 
 @SETTINGS
-@given(array=hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)),
-                        elements=st.floats(allow_nan=True, allow_infinity=True, width=32)))
+@given(array=hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)), elements=st.floats(allow_nan=True, allow_infinity=True, width=32)))
 def test_float_conversion_never_returns_garbage(array):
     try:
         value_range = infer_value_range(array, "arr")

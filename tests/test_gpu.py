@@ -44,8 +44,15 @@ def _values(config: ScoreConfig) -> dict[str, dict[str, float]]:
 
 def _config(digits, device, **kw) -> ScoreConfig:
     gen, ref = digits
-    base = dict(generated=gen, reference=ref, metrics=["fid", "is", "kid", "laplacian"], device=device,
-                use_cache=False, batch_size=50, metric_params={"kid": {"subset_size": 100, "subsets": 10}})
+    base = dict(
+        generated=gen,
+        reference=ref,
+        metrics=["fid", "is", "kid", "laplacian"],
+        device=device,
+        use_cache=False,
+        batch_size=50,
+        metric_params={"kid": {"subset_size": 100, "subsets": 10}},
+    )
     return ScoreConfig(**{**base, **kw})
 
 
@@ -64,8 +71,7 @@ def test_domain_extractor_exact_cuda_equals_cpu(digits):
 
 def test_inception_exact_cuda_equals_cpu(digits, standin_weights):
     params = {"weights": standin_weights, "allow_nonstandard": True}
-    small = dict(metrics=["fid", "is"], extractor="inception", extractor_params=params, batch_size=25,
-                 source_options={"limit": 50}, metric_params={})
+    small = dict(metrics=["fid", "is"], extractor="inception", extractor_params=params, batch_size=25, source_options={"limit": 50}, metric_params={})
     cpu = _values(_config(digits, "cpu", **small))
     gpu = _values(_config(digits, "cuda", **small))
     _assert_close(cpu, gpu, rel=1e-4)

@@ -15,7 +15,11 @@ from PIL import Image
 from gan_eval.errors import PluginError, UsageError
 from gan_eval.state import State
 from gan_eval_plugins.laplacian import (
-    GRAY_RECIPES, VarianceOfLaplacian, installed_gray_recipe, opencv_gray, variance_of_laplacian,
+    GRAY_RECIPES,
+    VarianceOfLaplacian,
+    installed_gray_recipe,
+    opencv_gray,
+    variance_of_laplacian,
 )
 
 
@@ -38,7 +42,7 @@ def test_gray_conversion_is_bit_exact_for_every_colour():
     codes = np.arange(1 << 24, dtype=np.uint32)
     every_colour = np.stack([codes >> 16, codes >> 8, codes], axis=-1).astype(np.uint8).reshape(4096, 4096, 3)
     for rows in range(0, 4096, 1024):
-        chunk = np.ascontiguousarray(every_colour[rows: rows + 1024])
+        chunk = np.ascontiguousarray(every_colour[rows : rows + 1024])
         expected = cv2.cvtColor(chunk, cv2.COLOR_RGB2GRAY)
         got = opencv_gray(torch.from_numpy(chunk).permute(2, 0, 1)[None])[0].numpy()
         assert np.array_equal(got, expected), f"rows {rows}..: {np.count_nonzero(got != expected)} colours differ"
@@ -73,7 +77,7 @@ def test_matches_opencv_on_real_mnist_digits(mnist_test_digits):
 def test_matches_opencv_on_real_rgb_images_of_odd_sizes(name, height, width):
     image = sample_image(name)
     top, left = (image.shape[0] - height) // 2, (image.shape[1] - width) // 2
-    crop = np.ascontiguousarray(image[max(top, 0): max(top, 0) + height, max(left, 0): max(left, 0) + width])
+    crop = np.ascontiguousarray(image[max(top, 0) : max(top, 0) + height, max(left, 0) : max(left, 0) + width])
     np.testing.assert_allclose(ours(crop[None]), [opencv_vol(crop)], rtol=1e-9, atol=1e-12)
 
 

@@ -15,8 +15,14 @@ PACKAGES = ("gan_eval", "gan_eval_plugins", "trainers")
 
 
 def lint(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(LINT), str(root / "pyproject.toml"), "--no-cache"], cwd=root,
-                          capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [str(LINT), str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_the_contracts_hold():
@@ -34,13 +40,16 @@ def tree_copy(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize(("module", "line", "contract"), [
-    ("gan_eval/engine.py", "import gan_eval_plugins.fid", "The core (gan_eval) imports no plugin and no trainer"),
-    ("gan_eval_plugins/kid.py", "import trainers.models", "Built-in plugins never import the trainers"),
-    ("trainers/models.py", "import gan_eval.cli", "Plugins and trainers use the library, never the CLI"),
-    ("gan_eval/engine.py", "import gan_eval.api", "Inside the core, CLI above API above scoring above the engine"),
-    ("gan_eval/cli/output.py", "import gan_eval.cli.score", "No import cycles between the CLI's modules"),
-])
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("gan_eval/engine.py", "import gan_eval_plugins.fid", "The core (gan_eval) imports no plugin and no trainer"),
+        ("gan_eval_plugins/kid.py", "import trainers.models", "Built-in plugins never import the trainers"),
+        ("trainers/models.py", "import gan_eval.cli", "Plugins and trainers use the library, never the CLI"),
+        ("gan_eval/engine.py", "import gan_eval.api", "Inside the core, CLI above API above scoring above the engine"),
+        ("gan_eval/cli/output.py", "import gan_eval.cli.score", "No import cycles between the CLI's modules"),
+    ],
+)
 def test_each_contract_fails_when_violated(tree_copy, module, line, contract):
     path = tree_copy / module
     original = path.read_text()

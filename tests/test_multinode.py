@@ -26,9 +26,31 @@ def _env() -> dict[str, str]:
 
 
 def _score_args(out: Path) -> list[str]:
-    return ["score", "dataset:mnist5k:test", "--limit", "64", "--ref", "dataset:mnist5k:train", "--limit-ref", "64",
-            "--extractor", "mnist-cnn", *[a for m in METRICS for a in ("-m", m)], "-O", "kid.subsets=10", "-O", "kid.subset_size=32",
-            "--batch-size", "8", "--device", "cpu", "--no-cache", "-q", "--out", str(out)]
+    return [
+        "score",
+        "dataset:mnist5k:test",
+        "--limit",
+        "64",
+        "--ref",
+        "dataset:mnist5k:train",
+        "--limit-ref",
+        "64",
+        "--extractor",
+        "mnist-cnn",
+        *[a for m in METRICS for a in ("-m", m)],
+        "-O",
+        "kid.subsets=10",
+        "-O",
+        "kid.subset_size=32",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--no-cache",
+        "-q",
+        "--out",
+        str(out),
+    ]
 
 
 def _free_port() -> int:
@@ -42,11 +64,31 @@ def _two_nodes(tmp_path: Path, port: int) -> tuple[dict[str, subprocess.Complete
     outs, procs = {}, {}
     for node in ("node0", "node1"):
         outs[node] = tmp_path / f"{node}.json"
-        rendezvous = ["--nnodes", "2", "--node-rank", node[-1], "--nproc-per-node", "1", "--max-restarts", "0",
-                      "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", f"gan-eval-test-{port}",
-                      "--local-addr", "127.0.0.1"]
-        procs[node] = subprocess.Popen([str(BIN / "torchrun"), *rendezvous, str(WORKER), node, str(tmp_path), *_score_args(outs[node])],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        rendezvous = [
+            "--nnodes",
+            "2",
+            "--node-rank",
+            node[-1],
+            "--nproc-per-node",
+            "1",
+            "--max-restarts",
+            "0",
+            "--rdzv-backend",
+            "c10d",
+            "--rdzv-endpoint",
+            f"127.0.0.1:{port}",
+            "--rdzv-id",
+            f"gan-eval-test-{port}",
+            "--local-addr",
+            "127.0.0.1",
+        ]
+        procs[node] = subprocess.Popen(
+            [str(BIN / "torchrun"), *rendezvous, str(WORKER), node, str(tmp_path), *_score_args(outs[node])],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
     done = {}
     try:
         for node, proc in procs.items():
@@ -61,8 +103,9 @@ def _two_nodes(tmp_path: Path, port: int) -> tuple[dict[str, subprocess.Complete
 
 
 def test_two_nodes_with_c10d_rendezvous_equal_one_process(tmp_path):
-    single = subprocess.run([str(BIN / "gan-eval"), *_score_args(tmp_path / "single.json")],
-                            capture_output=True, text=True, env=_env(), timeout=TIMEOUT, check=False)
+    single = subprocess.run(
+        [str(BIN / "gan-eval"), *_score_args(tmp_path / "single.json")], capture_output=True, text=True, env=_env(), timeout=TIMEOUT, check=False
+    )
     assert single.returncode == 0, single.stderr
     for attempt in range(3):  # the free port may be taken between probing and binding
         runs, outs = _two_nodes(tmp_path, _free_port())

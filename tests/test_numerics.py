@@ -33,9 +33,7 @@ class SpeedAwareExtractor(FeatureExtractor):
         SpeedAwareExtractor.instances.append(self)
 
     def __call__(self, images):
-        SpeedAwareExtractor.seen_flags.append(
-            (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
-        )
+        SpeedAwareExtractor.seen_flags.append((torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark))
         x = images.to(torch.float64).flatten(2)
         return {"features": torch.cat([x.mean(2), x.std(2)], 1).float()}
 
@@ -63,8 +61,16 @@ def images(tmp_path):
 def _score(registry, images, mode, **extractor_params):
     SpeedAwareExtractor.seen_flags.clear()
     SpeedAwareExtractor.instances.clear()
-    config = ScoreConfig(generated=images, reference=images, metrics=["fid"], extractor="speed-aware",
-                         extractor_params=extractor_params, device="cpu", use_cache=False, numerics=mode)
+    config = ScoreConfig(
+        generated=images,
+        reference=images,
+        metrics=["fid"],
+        extractor="speed-aware",
+        extractor_params=extractor_params,
+        device="cpu",
+        use_cache=False,
+        numerics=mode,
+    )
     return score(registry, config)
 
 

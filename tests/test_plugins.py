@@ -23,7 +23,7 @@ EXAMPLE = REPO / "docs" / "examples" / "gan-eval-example-plugin"
 EXAMPLE_MODULE = EXAMPLE / "gan_eval_brightness.py"
 BUILTINS = {"laplacian", "folder", "arrays", "datasets"}
 
-WORKING_METRIC = '''
+WORKING_METRIC = """
 import gan_eval
 
 class Ones(gan_eval.Metric):
@@ -37,7 +37,7 @@ class Ones(gan_eval.Metric):
 
     def compute(self, generated, reference):
         return {{"value": float(generated.get("n"))}}
-'''
+"""
 
 
 def gan_eval_command() -> list[str]:
@@ -71,6 +71,7 @@ def write_distribution(site: Path, dist: str, version: str, entry_points: dict[s
 
 # --- the example package, installed for real ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def installed_example(tmp_path_factory) -> Path:
     """docs/examples/gan-eval-example-plugin pip-installed into a fresh --target directory."""
@@ -79,7 +80,10 @@ def installed_example(tmp_path_factory) -> Path:
     target = work / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", "--target", str(target), str(source)],
-        check=True, capture_output=True, text=True, timeout=300,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return target
 
@@ -112,6 +116,7 @@ def test_autoload_switch_loads_only_the_builtins(installed_example):
 
 # --- --plugin FILE.py ------------------------------------------------------------------------------------
 
+
 def test_plugin_file_is_listed_and_its_metric_scores(run_cli, image_folder):
     folder = image_folder(count=5, size=(6, 7), seed=3)
     listing = run_cli("plugins", "--json", "--plugin", EXAMPLE_MODULE)
@@ -139,16 +144,26 @@ def test_missing_plugin_file_is_a_usage_error(tmp_path):
 
 # --- entry points, in-process ----------------------------------------------------------------------------
 
+
 def test_entry_point_plugin_is_discovered_and_switch_hides_it(tmp_path, monkeypatch):
     site = tmp_path / "site"
-    write_distribution(site, "acme-metrics", "2.3.4", {"acme": "acme_ok_plugin"}, {
-        "acme_ok_plugin": WORKING_METRIC.format(metric="acme_count") + "\n@gan_eval.hookimpl\ndef register_metrics():\n    return [Ones]\n",
-    })
+    write_distribution(
+        site,
+        "acme-metrics",
+        "2.3.4",
+        {"acme": "acme_ok_plugin"},
+        {
+            "acme_ok_plugin": WORKING_METRIC.format(metric="acme_count") + "\n@gan_eval.hookimpl\ndef register_metrics():\n    return [Ones]\n",
+        },
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv(DISABLE_AUTOLOAD_ENV, raising=False)
     registry = load_registry()
     assert registry.plugins["acme"].as_dict() == {
-        "name": "acme", "origin": "entry point", "version": "2.3.4", "location": "acme_ok_plugin",
+        "name": "acme",
+        "origin": "entry point",
+        "version": "2.3.4",
+        "location": "acme_ok_plugin",
         "provides": {"metrics": ["acme_count"]},
     }
     assert registry.provider("metrics", "acme_count") == "acme"
@@ -160,9 +175,15 @@ def test_entry_point_plugin_is_discovered_and_switch_hides_it(tmp_path, monkeypa
 
 def test_entry_point_that_fails_to_import_is_named(tmp_path, monkeypatch, run_cli):
     site = tmp_path / "site"
-    write_distribution(site, "acme-broken", "0.1", {"acme_broken": "acme_broken_plugin"}, {
-        "acme_broken_plugin": "import a_module_that_does_not_exist\n",
-    })
+    write_distribution(
+        site,
+        "acme-broken",
+        "0.1",
+        {"acme_broken": "acme_broken_plugin"},
+        {
+            "acme_broken_plugin": "import a_module_that_does_not_exist\n",
+        },
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv(DISABLE_AUTOLOAD_ENV, raising=False)
     with pytest.raises(PluginError, match=r"plugin 'acme_broken': failed to import 'acme_broken_plugin': ModuleNotFoundError"):

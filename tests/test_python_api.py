@@ -38,8 +38,7 @@ def test_a_uint8_tensor_scores_like_the_same_images_written_as_pngs(digits, tmp_
         Image.fromarray(image).save(folder / f"{i:03d}.png")
     metrics = ["fid", "kid", "is", "laplacian"]
     ours = gan_eval.evaluate(digits[:, None], REFERENCE, metrics, limit_ref=200, device="cpu")  # N×1×H×W
-    cli = run_cli("score", folder, "--ref", REFERENCE, *sum((["-m", m] for m in metrics), []), "--limit-ref", "200",
-                  "--json", "-q", "--device", "cpu")
+    cli = run_cli("score", folder, "--ref", REFERENCE, *sum((["-m", m] for m in metrics), []), "--limit-ref", "200", "--json", "-q", "--device", "cpu")
     assert cli.exit_code == 0, cli.output
     printed = {f"{r['name']}.{k}": v for r in json.loads(cli.stdout)["results"] for k, v in r["values"].items()}
     close(ours.values, printed, rel=1e-12)
@@ -95,8 +94,7 @@ def test_two_extractors_in_one_pass_equal_two_runs_and_decode_each_image_once(di
         separate.update(gan_eval.evaluate(digits, REFERENCE, [f"fid@{extractor}", f"kid@{extractor}"], limit_ref=150, device="cpu").values)
     CountingSource.reads = 0
     source = CountingSource(digits)
-    one = gan_eval.evaluate(source, REFERENCE, ["fid@mnist-cnn", "fid@fashion-cnn", "kid@mnist-cnn", "kid@fashion-cnn"],
-                            limit_ref=150, device="cpu")
+    one = gan_eval.evaluate(source, REFERENCE, ["fid@mnist-cnn", "fid@fashion-cnn", "kid@mnist-cnn", "kid@fashion-cnn"], limit_ref=150, device="cpu")
     close(one.values, separate, rel=1e-12)
     assert CountingSource.reads == len(digits)  # every image read (decoded) exactly once for both networks
     assert set(one.record["extractors"]) == {"mnist-cnn", "fashion-cnn"}
@@ -113,8 +111,9 @@ def test_an_extractor_option_for_an_extractor_the_run_does_not_use_is_an_error(d
 
 
 def test_cli_options_that_apply_to_nothing_fail_naming_them(run_cli, tmp_path):
-    result = run_cli("score", "dataset:mnist5k:test", "--ref", REFERENCE, "-m", "fid", "--limit", "20", "--limit-ref", "20",
-                     "-O", "mnist-cnn.weights=/nonexistent.pt", "-q")
+    result = run_cli(
+        "score", "dataset:mnist5k:test", "--ref", REFERENCE, "-m", "fid", "--limit", "20", "--limit-ref", "20", "-O", "mnist-cnn.weights=/nonexistent.pt", "-q"
+    )
     assert result.exit_code != 0 and "/nonexistent.pt" in result.output
     result = run_cli("score", "dataset:mnist5k:test", "-m", "laplacian", "--limit", "5", "--source-option", "lyout=NCHW", "-q")
     assert result.exit_code == 2 and "--source-option lyout: not read by the sources of this run (dataset:)" in result.output

@@ -24,8 +24,9 @@ def test_an_evaluator_under_torch_distributed_equals_one_process(tmp_path):
         for batch in batches_of(rank):
             single.update(batch)
     expected = single.compute().values
-    run = subprocess.run([str(TORCHRUN), "--standalone", "--nproc-per-node", "2", str(HERE / "evaluator_worker.py"), str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [str(TORCHRUN), "--standalone", "--nproc-per-node", "2", str(HERE / "evaluator_worker.py"), str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     for rank in (0, 1):
         got = json.loads((tmp_path / f"rank{rank}.json").read_text())

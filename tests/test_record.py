@@ -33,8 +33,22 @@ def recorded_run(tmp_path_factory):
             Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).save(work / name / f"{i}.png")
     (work / "gen" / "9_bad.png").write_bytes(b"")
     out = work / "run.json"
-    args = ["score", str(work / "gen"), "--ref", str(work / "ref"), "-m", "laplacian", "--skip-bad",
-            "--batch-size", "3", "--device", "cpu", "-q", "--out", str(out)]
+    args = [
+        "score",
+        str(work / "gen"),
+        "--ref",
+        str(work / "ref"),
+        "-m",
+        "laplacian",
+        "--skip-bad",
+        "--batch-size",
+        "3",
+        "--device",
+        "cpu",
+        "-q",
+        "--out",
+        str(out),
+    ]
     script = Path(sys.executable).with_name("gan-eval")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=300)

@@ -63,8 +63,11 @@ def test_verify_fails_when_results_or_values_were_deleted(run_cli, tmp_path, dig
 def test_verify_recomputes_without_the_cache_unless_asked(monkeypatch):
     from gan_eval import verify as verify_module
 
-    record = {"config": {"generated": "dataset:mnist5k:test", "metrics": ["laplacian"], "use_cache": True}, "inputs": {},
-              "results": [{"name": "laplacian", "values": {}}]}
+    record = {
+        "config": {"generated": "dataset:mnist5k:test", "metrics": ["laplacian"], "use_cache": True},
+        "inputs": {},
+        "results": [{"name": "laplacian", "values": {}}],
+    }
     seen = []
 
     class Rerun:
@@ -95,7 +98,7 @@ def test_outputs_are_checked_before_the_run_and_never_destroy_inputs(run_cli, tm
     assert result.exit_code == EXIT_USAGE and digits_npy.read_bytes() == before
 
 
-PLUGIN = '''
+PLUGIN = """
 import sys
 import gan_eval
 
@@ -114,14 +117,17 @@ class Odd(gan_eval.Metric):
 @gan_eval.hookimpl
 def register_metrics():
     return [Odd]
-'''
+"""
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ('return {"x": "many"}', "value 'x' is not a number"),
-    ("return 3.0", "must return a non-empty dict of numbers"),
-    ("sys.exit(0)", "called sys.exit(0)"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('return {"x": "many"}', "value 'x' is not a number"),
+        ("return 3.0", "must return a non-empty dict of numbers"),
+        ("sys.exit(0)", "called sys.exit(0)"),
+    ],
+)
 def test_a_plugin_returning_nonsense_or_exiting_is_a_plugin_error(run_cli, tmp_path, digits_npy, body, message):
     plugin = tmp_path / "odd_metric.py"
     plugin.write_text(textwrap.dedent(PLUGIN.format(name="odd", body=body)))

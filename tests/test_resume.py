@@ -42,9 +42,24 @@ def register_metrics():
 
 def _score_cmd(plugin: Path, resume: Path, out: Path) -> list[str]:
     return [
-        sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "-m", "slow_laplacian", "-q",
-        "--plugin", str(plugin), "--batch-size", "50", "--resume-dir", str(resume), "--resume-every", "2",
-        "--out", str(out),
+        sys.executable,
+        "-m",
+        "gan_eval",
+        "score",
+        "dataset:mnist5k:test",
+        "-m",
+        "slow_laplacian",
+        "-q",
+        "--plugin",
+        str(plugin),
+        "--batch-size",
+        "50",
+        "--resume-dir",
+        str(resume),
+        "--resume-every",
+        "2",
+        "--out",
+        str(out),
     ]
 
 
@@ -78,7 +93,9 @@ def test_kill_9_then_rerun_resumes_and_matches_an_uninterrupted_run(tmp_path):
     resumed = json.loads(out.read_text())
     straight = subprocess.run(
         [sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "-m", "laplacian", "-q", "--json", "--batch-size", "50"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     expected = json.loads(straight.stdout)["results"][0]["values"]
     got = resumed["results"][0]["values"]
@@ -116,8 +133,22 @@ def test_kill_9_during_the_reference_pass_leaves_no_cache_entry_and_the_rerun_is
     cache, out, log = tmp_path / "cache", tmp_path / "run.json", tmp_path / "batches.log"
     env = {**os.environ, "SLOW_LOG": str(log), "SLOW_SECONDS": "0.1", "GAN_EVAL_CACHE_DIR": str(cache)}
     cmd = [
-        sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "--ref", "dataset:mnist5k:train",
-        "-m", "slow_laplacian", "-q", "--plugin", str(plugin), "--batch-size", "100", "--out", str(out),
+        sys.executable,
+        "-m",
+        "gan_eval",
+        "score",
+        "dataset:mnist5k:test",
+        "--ref",
+        "dataset:mnist5k:train",
+        "-m",
+        "slow_laplacian",
+        "-q",
+        "--plugin",
+        str(plugin),
+        "--batch-size",
+        "100",
+        "--out",
+        str(out),
     ]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -141,8 +172,10 @@ def test_kill_9_during_the_reference_pass_leaves_no_cache_entry_and_the_rerun_is
     assert len(log.read_text().splitlines()) == 10, "the third run reads the reference from the cache"
     assert json.loads(out.read_text())["results"][0]["values"] == first
     straight = subprocess.run(
-        [sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "--ref", "dataset:mnist5k:train",
-         "-m", "laplacian", "-q", "--json", "--no-cache"], check=True, capture_output=True, text=True,
+        [sys.executable, "-m", "gan_eval", "score", "dataset:mnist5k:test", "--ref", "dataset:mnist5k:train", "-m", "laplacian", "-q", "--json", "--no-cache"],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     for key, value in json.loads(straight.stdout)["results"][0]["values"].items():
         assert first[key] == pytest.approx(value, rel=1e-12)

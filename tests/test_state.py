@@ -15,7 +15,8 @@ SPEC = {"count": "sum", "total": "sum", "rows": "cat"}
 
 batches = st.lists(
     arrays(np.float32, st.tuples(st.integers(1, 5), st.just(3)), elements=st.floats(-1e3, 1e3, width=32)),
-    min_size=1, max_size=8,
+    min_size=1,
+    max_size=8,
 )
 
 
@@ -109,7 +110,8 @@ def test_blocks_sum_to_the_totals_and_shards_merge_to_one_process(chunks, data, 
     split = data.draw(st.integers(0, len(chunks)))
     whole = accumulate_batches(State(SPEC, blocks=blocks), chunks)
     merged = accumulate_batches(State(SPEC, blocks=blocks), chunks[:split]).merge(
-        accumulate_batches(State(SPEC, blocks=blocks), chunks[split:], first_batch=split))
+        accumulate_batches(State(SPEC, blocks=blocks), chunks[split:], first_batch=split)
+    )
     assert_states_equal(merged, whole)
     assert merged.blocks == blocks
     for name in ("count", "total"):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cache_fakes import write_images
-from gan_eval.errors import InputError, UsageError
+from gan_eval.errors import InputError
 from gan_eval.engine import Bound
 from gan_eval.stats_files import read_stats, reference_states, stats_path
 from gan_eval_plugins.fid import FrechetDistance

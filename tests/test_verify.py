@@ -56,7 +56,7 @@ def test_verify_fails_on_a_value_that_does_not_reproduce(tmp_path):
 
 def test_verify_rejects_a_file_that_is_not_a_record(tmp_path):
     bad = tmp_path / "x.json"
-    bad.write_text("{\"hello\": 1}")
+    bad.write_text('{"hello": 1}')
     result = CliRunner().invoke(main, ["verify", str(bad)])
     assert result.exit_code != 0
     assert "not a gan-eval run record" in result.output and str(bad) in result.output

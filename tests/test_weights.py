@@ -27,8 +27,9 @@ def isolated(monkeypatch, tmp_path):
 
 
 def spec(url="", sha256="", folders=(weights.TORCH_HUB, weights.GAN_EVAL_CACHE)):
-    return weights.WeightsSpec(name="toy", title="toy weights", file_names=("toy.pth", "toy-peer.pth"),
-                               url=url, sha256=sha256, env="GAN_EVAL_TEST_WEIGHTS", folders=folders)
+    return weights.WeightsSpec(
+        name="toy", title="toy weights", file_names=("toy.pth", "toy-peer.pth"), url=url, sha256=sha256, env="GAN_EVAL_TEST_WEIGHTS", folders=folders
+    )
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -140,9 +141,12 @@ def test_search_report_says_where_each_file_is_looked_for_and_whether_it_is_ther
     rows = weights.search_report(spec())
     assert rows[0] == {"place": "$GAN_EVAL_TEST_WEIGHTS", "origin": "environment", "found": False, "note": "not set"}
     found = {row["place"]: row["found"] for row in rows[1:]}
-    assert found == {str(hub(tmp_path) / "toy.pth"): True, str(hub(tmp_path) / "toy-peer.pth"): False,
-                     str(tmp_path / "cache" / "weights" / "toy.pth"): False,
-                     str(tmp_path / "cache" / "weights" / "toy-peer.pth"): False}
+    assert found == {
+        str(hub(tmp_path) / "toy.pth"): True,
+        str(hub(tmp_path) / "toy-peer.pth"): False,
+        str(tmp_path / "cache" / "weights" / "toy.pth"): False,
+        str(tmp_path / "cache" / "weights" / "toy-peer.pth"): False,
+    }
 
 
 # --- fetching ----------------------------------------------------------------------------------------

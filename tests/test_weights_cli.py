@@ -56,7 +56,8 @@ def server():
 def third_party_plugin(tmp_path, url: str, sha256: str):
     """A plugin file with an extractor that declares its weights, as a third party would write it."""
     path = tmp_path / "toy_plugin.py"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         import gan_eval
         from gan_eval.extractor import FeatureExtractor
         from gan_eval.weights import WeightsSpec, TORCH_HUB
@@ -72,7 +73,8 @@ def third_party_plugin(tmp_path, url: str, sha256: str):
         @gan_eval.hookimpl
         def register_extractors():
             return [Toy]
-    """))
+    """)
+    )
     return path
 
 

@@ -108,8 +108,11 @@ def save_generator(path: str | Path, generator: Generator, record: dict[str, Any
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     payload = load_torch(path)
     if payload.get("format") != CHECKPOINT_FORMAT or "generator" not in payload or "record" not in payload:
-        raise InputError(path, f"not a gan-eval generator checkpoint (expected format {CHECKPOINT_FORMAT!r}; "
-                               "write one with 'gan-eval train', or use torchscript:/callable: for other generators)")
+        raise InputError(
+            path,
+            f"not a gan-eval generator checkpoint (expected format {CHECKPOINT_FORMAT!r}; "
+            "write one with 'gan-eval train', or use torchscript:/callable: for other generators)",
+        )
     return payload
 
 

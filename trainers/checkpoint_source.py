@@ -23,8 +23,22 @@ from gan_eval_plugins.sources.generators import _SampledSource, block_latents
 from .checkpoint import WEIGHTS, load_generator
 
 #: checkpoint record fields shown in the run record and the HTML report
-RECORD_FIELDS = ("role", "arch", "d", "loss", "lambda", "dataset", "data", "steps", "parameters",
-                 "teacher_parameters", "compression_ratio", "discriminator_init", "ema", "training_log")
+RECORD_FIELDS = (
+    "role",
+    "arch",
+    "d",
+    "loss",
+    "lambda",
+    "dataset",
+    "data",
+    "steps",
+    "parameters",
+    "teacher_parameters",
+    "compression_ratio",
+    "discriminator_init",
+    "ema",
+    "training_log",
+)
 
 
 class CheckpointSource(_SampledSource):
@@ -51,8 +65,11 @@ class CheckpointSource(_SampledSource):
         found = sorted(p for p in path.glob("*.pt") if not p.name.endswith((".train.pt", ".best.pt")))
         if len(found) != 1:
             listing = ", ".join(p.name for p in found) or "none"
-            raise InputError(path, f"a folder must hold exactly one generator checkpoint for ckpt: (found: {listing}); "
-                                   "name the file, or score them all with 'gan-eval sweep-score FOLDER'")
+            raise InputError(
+                path,
+                f"a folder must hold exactly one generator checkpoint for ckpt: (found: {listing}); "
+                "name the file, or score them all with 'gan-eval sweep-score FOLDER'",
+            )
         return found[0]
 
     @classmethod
@@ -72,5 +89,12 @@ class CheckpointSource(_SampledSource):
 
     def info(self) -> dict[str, Any]:
         extra = {key: self.record.get(key) for key in RECORD_FIELDS if self.record.get(key) is not None}
-        return {**super().info(), **extra, "checkpoint": str(self.path), "checkpoint_sha256": self._sha256,
-                "train_seed": self.record.get("seed"), "latent": self.latent, "weights": self.weights}
+        return {
+            **super().info(),
+            **extra,
+            "checkpoint": str(self.path),
+            "checkpoint_sha256": self._sha256,
+            "train_seed": self.record.get("seed"),
+            "latent": self.latent,
+            "weights": self.weights,
+        }

@@ -60,12 +60,26 @@ FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shi
 #: The recipes of the bundled weights, by domain.
 RECIPES: dict[str, ClassifierRecipe] = {
     "mnist": ClassifierRecipe(
-        name="mnist-cnn", dataset="mnist5k", train_split="train", test_split="test", classes=DIGITS,
-        epochs=30, batch_size=64, rotate=12.0, shift=2.0, zoom=0.1,
+        name="mnist-cnn",
+        dataset="mnist5k",
+        train_split="train",
+        test_split="test",
+        classes=DIGITS,
+        epochs=30,
+        batch_size=64,
+        rotate=12.0,
+        shift=2.0,
+        zoom=0.1,
     ),
     "fashion": ClassifierRecipe(
-        name="fashion-cnn", dataset="fashion-mnist", train_split="train", test_split="test", classes=FASHION,
-        epochs=8, batch_size=128, hflip=True,
+        name="fashion-cnn",
+        dataset="fashion-mnist",
+        train_split="train",
+        test_split="test",
+        classes=FASHION,
+        epochs=8,
+        batch_size=128,
+        hflip=True,
     ),
 }
 
@@ -127,7 +141,7 @@ def train_classifier(recipe: ClassifierRecipe, progress: Callable[[int, int, flo
             for start in range(0, len(order), recipe.batch_size):
                 if step >= total:
                     break
-                index = order[start:start + recipe.batch_size]
+                index = order[start : start + recipe.batch_size]
                 x = normalise(augment(x_all[index], recipe, generator))
                 _, logits = net(x)
                 loss = F.cross_entropy(logits, y_all[index], label_smoothing=recipe.label_smoothing)
@@ -147,8 +161,8 @@ def accuracy(net: DomainNet, images: np.ndarray, labels: np.ndarray, batch_size:
     net.eval()
     correct = 0
     for start in range(0, len(images), batch_size):
-        _, logits = net(normalise(to_tensor(images[start:start + batch_size])))
-        correct += int((logits.argmax(1).numpy() == labels[start:start + batch_size]).sum())
+        _, logits = net(normalise(to_tensor(images[start : start + batch_size])))
+        correct += int((logits.argmax(1).numpy() == labels[start : start + batch_size]).sum())
     return correct / len(images)
 
 
@@ -159,15 +173,24 @@ def build(recipe: ClassifierRecipe, out_dir: Path, progress: Callable[[int, int,
     held_out = accuracy(net, test_images, test_labels)
     card = {
         "name": recipe.name,
-        "architecture": {"class": "gan_eval_plugins.domain.net.DomainNet", "classes": len(recipe.classes),
-                         "input": "1×28×28 gray, x/255*2-1", "features": "128-d global-average pool (penultimate)",
-                         "logits": f"{len(recipe.classes)} classes"},
+        "architecture": {
+            "class": "gan_eval_plugins.domain.net.DomainNet",
+            "classes": len(recipe.classes),
+            "input": "1×28×28 gray, x/255*2-1",
+            "features": "128-d global-average pool (penultimate)",
+            "logits": f"{len(recipe.classes)} classes",
+        },
         "classes": list(recipe.classes),
         "trained_on": f"dataset:{recipe.dataset}:{recipe.train_split}",
         "recipe": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(recipe).items() if k != "classes"},
         "accuracy": {f"dataset:{recipe.dataset}:{recipe.test_split}": round(held_out, 6)},
-        "built_with": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
-                       "platform": platform.platform(), "machine": platform.machine()},
+        "built_with": {
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+        },
         "command": rebuild_command(recipe),
     }
     return write_weights(net, out_dir / f"{recipe.name}.pt", card)
@@ -176,14 +199,20 @@ def build(recipe: ClassifierRecipe, out_dir: Path, progress: Callable[[int, int,
 def rebuild_command(recipe: ClassifierRecipe) -> str:
     domain = next(d for d, r in RECIPES.items() if r.name == recipe.name)
     defaults = RECIPES[domain]
-    extra = [f"--{k.replace('_', '-')} {getattr(recipe, k)}" for k in ("epochs", "seed", "threads", "max_steps")
-             if getattr(recipe, k) != getattr(defaults, k)]
+    extra = [f"--{k.replace('_', '-')} {getattr(recipe, k)}" for k in ("epochs", "seed", "threads", "max_steps") if getattr(recipe, k) != getattr(defaults, k)]
     return " ".join(["gan-eval train classifier --domain", domain, *extra])
 
 
 @click.command("classifier")
 @click.option("--domain", type=click.Choice(sorted(RECIPES)), required=True, help="Which bundled net to train: mnist (mnist-cnn) or fashion (fashion-cnn).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(BUNDLED_DIR), show_default=True, help="Directory for NAME.pt and NAME.json (default: the package's bundled weights).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=str(BUNDLED_DIR),
+    show_default=True,
+    help="Directory for NAME.pt and NAME.json (default: the package's bundled weights).",
+)
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs over the training split (default: the recipe's).")
 @click.option("--seed", type=int, help="Seed of initialisation, shuffling, augmentation and dropout (default 0).")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads (default 1: the thread count can change the bits of the result).")

@@ -15,13 +15,25 @@ PRESETS = {"tiny": (8, 4, 60, 60, 200), "small": (16, 4, 1000, 1000, 1000)}
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", default="demo-out", show_default=True, type=click.Path(file_okay=False), help="Folder for checkpoints, records and report.html.")
-@click.option("--size", type=click.Choice(sorted(PRESETS)), default="small", show_default=True,
-              help="small: teacher d=16 and student d=4 (4.7× smaller), 1,000 steps each, 1,000 images scored (a few minutes on one CPU core). tiny: a smoke test in seconds.")
+@click.option(
+    "--out", "out_dir", default="demo-out", show_default=True, type=click.Path(file_okay=False), help="Folder for checkpoints, records and report.html."
+)
+@click.option(
+    "--size",
+    type=click.Choice(sorted(PRESETS)),
+    default="small",
+    show_default=True,
+    help="small: teacher d=16 and student d=4 (4.7× smaller), 1,000 steps each, 1,000 images scored (a few minutes on one CPU core). tiny: a smoke test in seconds.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of training and sampling.")
 @click.option("--device", default="cpu", show_default=True, help="torch device for training and scoring (cpu, cuda, auto).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="CPU threads for torch. These models are small: more threads gain little, and on a busy machine they slow it down.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPU threads for torch. These models are small: more threads gain little, and on a busy machine they slow it down.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def demo_command(out_dir: str, size: str, seed: int, device: str, threads: int, quiet: bool) -> None:
     """Train a teacher and a distilled student on MNIST-5k, score both, write the HTML report.
@@ -40,8 +52,7 @@ def demo_command(out_dir: str, size: str, seed: int, device: str, threads: int, 
     click.echo(f"report: {report}" if report else "report: not written (the HTML report module is not installed)")
 
 
-def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0, device: str = "cpu", quiet: bool = True,
-             echo=click.echo) -> Path | None:
+def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0, device: str = "cpu", quiet: bool = True, echo=click.echo) -> Path | None:
     from gan_eval.plugins import load_registry
     from gan_eval.scoring import ScoreConfig, default_metrics
 
@@ -56,8 +67,10 @@ def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0
     manifest = read_manifest(manifest_path) if manifest_path.is_file() else new_manifest("demo", "mnist5k", None)
     runs = [
         (out / f"teacher-d{teacher_d}.pt", TrainConfig(role="teacher", loss="gan", d=teacher_d, steps=teacher_steps, seed=seed, device=device)),
-        (out / f"student-d{student_d}-mse.pt", TrainConfig(role="student", loss="mse", d=student_d, steps=student_steps, seed=seed, device=device,
-                                                           teacher=str(out / f"teacher-d{teacher_d}.pt"))),
+        (
+            out / f"student-d{student_d}-mse.pt",
+            TrainConfig(role="student", loss="mse", d=student_d, steps=student_steps, seed=seed, device=device, teacher=str(out / f"teacher-d{teacher_d}.pt")),
+        ),
     ]
     for checkpoint, config in runs:
         if finished(checkpoint, config.steps):
@@ -75,8 +88,9 @@ def run_demo(out: Path, preset: tuple[int, int, int, int, int], *, seed: int = 0
     reference = "dataset:mnist5k:test"
 
     def make(spec: str) -> ScoreConfig:
-        return ScoreConfig(generated=spec, reference=reference, metrics=default_metrics(registry, True), device=device,
-                           source_options={"count": count}, seed=seed)
+        return ScoreConfig(
+            generated=spec, reference=reference, metrics=default_metrics(registry, True), device=device, source_options={"count": count}, seed=seed
+        )
 
     records = score_manifest(registry, manifest_path, manifest, make, records_dir=out / "records", quiet=quiet, echo=echo)
     echo(summary_table(manifest, records))

@@ -48,8 +48,7 @@ def measure(kind: str, arch: Architecture) -> dict[str, Any]:
     return {"parameters": count_parameters(module), "macs": counter.get_total_flops() // 2, "activations": activations}
 
 
-def summary(generator_arch: Architecture, discriminator_arch: Architecture | None, *, batch_size: int,
-            optimizer_slots: int, ema: bool) -> list[str]:
+def summary(generator_arch: Architecture, discriminator_arch: Architecture | None, *, batch_size: int, optimizer_slots: int, ema: bool) -> list[str]:
     """Lines to print: per network its counts and float32 memory for training at ``batch_size``."""
     lines = []
     for kind, arch in (("generator", generator_arch), ("discriminator", discriminator_arch)):
@@ -63,7 +62,8 @@ def summary(generator_arch: Architecture, discriminator_arch: Architecture | Non
             f"{kind}: {m['parameters']:,} parameters ({arch.arch}, d={arch.d}, {arch.channels}×{arch.size}², latent {arch.latent}), "
             f"{m['macs']:,} MACs per image; memory (float32): weights {weights:.1f} MiB, "
             f"training state {copies * weights:.1f} MiB (weights, gradients, {optimizer_slots} optimiser slot(s){', EMA' if copies > 2 + optimizer_slots else ''}), "
-            f"activations ≈ {m['activations'] * 4 * batch_size / MIB:.1f} MiB per batch of {batch_size}")
+            f"activations ≈ {m['activations'] * 4 * batch_size / MIB:.1f} MiB per batch of {batch_size}"
+        )
     return lines
 
 
@@ -76,8 +76,7 @@ def architectures(config: Any) -> tuple[Architecture, Architecture | None]:
     if config.role == "student":
         teacher = read_checkpoint(config.teacher)["record"]
         t_arch = Architecture(**teacher["architecture"])
-        arch = Architecture(arch=t_arch.arch, d=config.d, latent=t_arch.latent, size=t_arch.size, channels=t_arch.channels,
-                            critic_norm=t_arch.critic_norm)
+        arch = Architecture(arch=t_arch.arch, d=config.d, latent=t_arch.latent, size=t_arch.size, channels=t_arch.channels, critic_norm=t_arch.critic_norm)
         if config.loss == "mse":
             return arch, None
         if config.disc_init == "teacher":
@@ -92,8 +91,14 @@ def architectures(config: Any) -> tuple[Architecture, Architecture | None]:
 
         data = load_training_images(config.data, size=config.size)
         size, channels = data.size, data.channels
-    arch = Architecture(arch="dcgan" if config.loss == "gan" else "wdcgan", d=config.d, latent=config.latent, size=size,
-                        channels=channels, critic_norm="none" if config.loss == "wgan-gp" else "batch")
+    arch = Architecture(
+        arch="dcgan" if config.loss == "gan" else "wdcgan",
+        d=config.d,
+        latent=config.latent,
+        size=size,
+        channels=channels,
+        critic_norm="none" if config.loss == "wgan-gp" else "batch",
+    )
     return arch, arch
 
 
@@ -104,6 +109,9 @@ def describe(config: Any) -> list[str]:
     config.validate() if config.data or config.role == "student" else None
     generator, discriminator = architectures(config)
     slots = 1 if DEFAULTS[config.loss][1] is None else 2
-    head = (f"dry run: {config.role} {config.loss} d={config.d}" + (f", preset {config.preset}" if config.preset else "")
-            + f", batch {config.batch_size}, {config.steps} steps (nothing trained)")
+    head = (
+        f"dry run: {config.role} {config.loss} d={config.d}"
+        + (f", preset {config.preset}" if config.preset else "")
+        + f", batch {config.batch_size}, {config.steps} steps (nothing trained)"
+    )
     return [head, *summary(generator, discriminator, batch_size=config.batch_size, optimizer_slots=slots, ema=config.ema is not None)]

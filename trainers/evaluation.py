@@ -37,8 +37,10 @@ def evaluator_class() -> Any:
 
     cls = getattr(gan_eval, "Evaluator", None)
     if cls is None:
-        raise UsageError("evaluation during training needs gan_eval.Evaluator, which this gan-eval does not provide yet "
-                         "(drop --eval-every, or score the checkpoints afterwards with 'gan-eval score' / 'sweep-score')")
+        raise UsageError(
+            "evaluation during training needs gan_eval.Evaluator, which this gan-eval does not provide yet "
+            "(drop --eval-every, or score the checkpoints afterwards with 'gan-eval score' / 'sweep-score')"
+        )
     return cls
 
 
@@ -79,8 +81,7 @@ class LibraryScorer:
     """Scores ``num`` images of a generator with ``gan_eval.Evaluator``; the reference is prepared
     once, by the first evaluation, and cached by the library."""
 
-    def __init__(self, metrics: list[str], reference: str, *, num: int, seed: int, latent: int,
-                 extractor: str = "auto", device: str = "cpu"):
+    def __init__(self, metrics: list[str], reference: str, *, num: int, seed: int, latent: int, extractor: str = "auto", device: str = "cpu"):
         self.num, self.seed, self.latent, self.device = num, seed, latent, torch.device(device)
         self.evaluator = evaluator_class()(list(metrics), reference=reference, extractor=extractor, device=device, seed=seed)
 

@@ -73,9 +73,7 @@ class Generator(nn.Module):
         super().__init__()
         self.spec = spec
         ladder, widths = LADDERS[spec.size], spec.widths()
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(spec.latent, widths[0], 4, 1, 0, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(True)
-        ]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(spec.latent, widths[0], 4, 1, 0, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for i in range(1, len(widths)):
             layers += [_up(widths[i - 1], widths[i], ladder[i - 1], ladder[i]), nn.BatchNorm2d(widths[i]), nn.ReLU(True)]
         layers += [_up(widths[-1], spec.channels, ladder[-2], ladder[-1]), nn.Tanh()]

@@ -39,7 +39,7 @@ def grid(generator: nn.Module, latent: int, device: torch.device, n: int = 64, p
     for i, image in enumerate(images):
         r, c = divmod(i, cols)
         y, x = pad + r * (size + pad), pad + c * (size + pad)
-        out[y:y + size, x:x + size] = image.transpose(1, 2, 0)
+        out[y : y + size, x : x + size] = image.transpose(1, 2, 0)
     return out
 
 

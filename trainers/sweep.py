@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import click
 
@@ -33,7 +33,7 @@ def parse_ints(text: str, what: str) -> list[int]:
     return values
 
 
-def planned_runs(base: TrainConfig, ds: list[int], teacher: str | None, kinds: list[str], scratch_loss: str) -> list[tuple[str, TrainConfig]]:
+def planned_runs(base: TrainConfig, ds: list[int], teacher: str | None, kinds: Sequence[str], scratch_loss: str) -> list[tuple[str, TrainConfig]]:
     """(checkpoint name, config) of every run in the sweep, in order."""
     runs = []
     for d in ds:
@@ -55,8 +55,14 @@ def finished(checkpoint: Path, steps: int) -> bool:
 
 
 def run_sweep(
-    base: TrainConfig, ds: list[int], out_dir: str | Path, *, teacher: str | None = None,
-    kinds: list[str] = list(STUDENT_KINDS), scratch_loss: str = "gan", progress: bool = True,
+    base: TrainConfig,
+    ds: list[int],
+    out_dir: str | Path,
+    *,
+    teacher: str | None = None,
+    kinds: Sequence[str] = tuple(STUDENT_KINDS),
+    scratch_loss: str = "gan",
+    progress: bool = True,
     echo: Callable[[str], None] = lambda line: None,
 ) -> Path:
     """Train every run of the sweep into ``out_dir`` and return the manifest's path (``sweep.json``)."""
@@ -76,8 +82,7 @@ def run_sweep(
         else:
             record = train(config, checkpoint, resume=True, progress=progress)
             ratio = f", compression {record['compression_ratio']:.2f}×" if record.get("compression_ratio") else ""
-            echo(f"{checkpoint}: {record['parameters']:,} parameters{ratio}, losses "
-                 + ", ".join(f"{k}={v:.4f}" for k, v in record["last_losses"].items()))
+            echo(f"{checkpoint}: {record['parameters']:,} parameters{ratio}, losses " + ", ".join(f"{k}={v:.4f}" for k, v in record["last_losses"].items()))
         manifest["dataset"] = manifest.get("dataset") or record.get("dataset")
         upsert(manifest, entry_for(manifest_path, checkpoint, record))
         write_manifest(manifest_path, manifest)
@@ -87,9 +92,19 @@ def run_sweep(
 @click.command("sweep")
 @click.option("--ds", "ds_text", default="4,8,16,32", show_default=True, help="Comma-separated depth factors d to train.")
 @click.option("--teacher", type=click.Path(exists=True, dir_okay=False), help="Sweep students of this teacher instead of teachers.")
-@click.option("--student-losses", default="mse,joint,scratch", show_default=True,
-              help="Student kinds per d: mse (eq. 3), joint (eq. 4) and scratch (same size, plain GAN from scratch: the control).")
-@click.option("--loss", type=click.Choice(["gan", "wgan-clip", "wgan-gp"]), default="gan", show_default=True, help="Adversarial loss of teachers and of the from-scratch controls.")
+@click.option(
+    "--student-losses",
+    default="mse,joint,scratch",
+    show_default=True,
+    help="Student kinds per d: mse (eq. 3), joint (eq. 4) and scratch (same size, plain GAN from scratch: the control).",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["gan", "wgan-clip", "wgan-gp"]),
+    default="gan",
+    show_default=True,
+    help="Adversarial loss of teachers and of the from-scratch controls.",
+)
 @click.option("--lambda", "lam", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True, help="λ of the joint loss.")
 @click.option("--data", default="dataset:mnist5k:train", show_default=True, help="Training images (any source spec); students default to their teacher's data.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the checkpoints and the manifest sweep.json.")
@@ -118,6 +133,5 @@ def sweep_command(ds_text: str, teacher: str | None, student_losses: str, loss: 
         raise UsageError("--dry-run describes one run: use 'gan-eval train teacher --dry-run --d D' (or 'train student')")
     if kw["resume"] or kw["overwrite"]:
         raise UsageError("sweep always resumes unfinished runs and keeps finished ones; delete a checkpoint to retrain it")
-    path = run_sweep(base, parse_ints(ds_text, "--ds"), out_dir, teacher=teacher, kinds=kinds, scratch_loss=loss,
-                     progress=not kw["quiet"], echo=click.echo)
+    path = run_sweep(base, parse_ints(ds_text, "--ds"), out_dir, teacher=teacher, kinds=kinds, scratch_loss=loss, progress=not kw["quiet"], echo=click.echo)
     click.echo(f"manifest written to {path}")

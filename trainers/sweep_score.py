@@ -20,8 +20,15 @@ from .manifest import manifest_for_folder, read_manifest, write_manifest
 
 
 def score_manifest(
-    registry: Registry, manifest_path: Path, manifest: dict[str, Any], make: Callable[[str], Any], *,
-    records_dir: Path, quiet: bool = True, rescore: bool = False, echo: Callable[[str], None] = lambda line: None,
+    registry: Registry,
+    manifest_path: Path,
+    manifest: dict[str, Any],
+    make: Callable[[str], Any],
+    *,
+    records_dir: Path,
+    quiet: bool = True,
+    rescore: bool = False,
+    echo: Callable[[str], None] = lambda line: None,
 ) -> list[dict[str, Any]]:
     """Score each entry's checkpoint with the config ``make(spec)`` builds; returns the records in order.
 
@@ -71,8 +78,16 @@ def summary_table(manifest: dict[str, Any], records: list[dict[str, Any]]) -> st
     for entry, record in zip(manifest["runs"], records):
         values = {r["name"]: _primary(r) for r in record["results"]}
         ratio = entry.get("compression_ratio")
-        rows.append([entry["label"], str(entry.get("role")), str(entry.get("d")), f"{entry.get('parameters', 0):,}",
-                     f"{ratio:.2f}" if ratio else "-", *(f"{values[m]:.4g}" if m in values else "-" for m in metrics)])
+        rows.append(
+            [
+                entry["label"],
+                str(entry.get("role")),
+                str(entry.get("d")),
+                f"{entry.get('parameters', 0):,}",
+                f"{ratio:.2f}" if ratio else "-",
+                *(f"{values[m]:.4g}" if m in values else "-" for m in metrics),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows)
 
@@ -88,8 +103,9 @@ def summary_table(manifest: dict[str, Any], records: list[dict[str, Any]]) -> st
 @click.option("--html", type=click.Path(dir_okay=False), help="Also write the HTML report comparing every checkpoint.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @plugin_option
-def sweep_score_command(manifest: str, reference: str, metrics: tuple[str, ...], records_dir: str | None, rescore: bool,
-                        html: str | None, quiet: bool, **kw: Any) -> None:
+def sweep_score_command(
+    manifest: str, reference: str, metrics: tuple[str, ...], records_dir: str | None, rescore: bool, html: str | None, quiet: bool, **kw: Any
+) -> None:
     """Score every checkpoint of a sweep: MANIFEST is a sweep.json from 'gan-eval train sweep' or a
     folder of checkpoints (a sweep.json is then written into it).
 
@@ -111,8 +127,14 @@ def sweep_score_command(manifest: str, reference: str, metrics: tuple[str, ...],
         kw["count"] = 1000
     registry = load_registry(kw["plugin_files"])
     records = score_manifest(
-        registry, path, data, lambda spec: make_config(spec, reference, metrics, registry, kw),
-        records_dir=Path(records_dir) if records_dir else path.parent / "records", quiet=quiet, rescore=rescore, echo=click.echo,
+        registry,
+        path,
+        data,
+        lambda spec: make_config(spec, reference, metrics, registry, kw),
+        records_dir=Path(records_dir) if records_dir else path.parent / "records",
+        quiet=quiet,
+        rescore=rescore,
+        echo=click.echo,
     )
     click.echo(summary_table(data, records))
     click.echo(f"records linked from {path}")

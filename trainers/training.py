@@ -30,8 +30,19 @@ from gan_eval import __version__
 from gan_eval.errors import InputError, UsageError
 
 from . import training_log
-from .checkpoint import (CHECKPOINT_FORMAT, TRAIN_STATE_FORMAT, file_sha256, load_generator, load_torch, read_checkpoint,
-                         record_path, remove_stale_temporaries, save_generator, save_torch, train_state_path)
+from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    TRAIN_STATE_FORMAT,
+    file_sha256,
+    load_generator,
+    load_torch,
+    read_checkpoint,
+    record_path,
+    remove_stale_temporaries,
+    save_generator,
+    save_torch,
+    train_state_path,
+)
 from .data import TrainingData, load_training_images, stream
 from .ema import GeneratorEMA
 from .evaluation import Scorer, Scores
@@ -185,8 +196,12 @@ class Trainer:
         if config.role != "student":
             assert self.data is not None
             arch = Architecture(
-                arch="dcgan" if config.loss == "gan" else "wdcgan", d=config.d, latent=config.latent,
-                size=self.data.size, channels=self.data.channels, critic_norm="none" if config.loss == "wgan-gp" else "batch",
+                arch="dcgan" if config.loss == "gan" else "wdcgan",
+                d=config.d,
+                latent=config.latent,
+                size=self.data.size,
+                channels=self.data.channels,
+                critic_norm="none" if config.loss == "wgan-gp" else "batch",
             )
         elif self.data is not None and (self.data.size, self.data.channels) != (arch.size, arch.channels):
             raise InputError(config.data, f"images are {self.data.channels}×{self.data.size}² but the teacher makes {arch.channels}×{arch.size}²")
@@ -216,8 +231,10 @@ class Trainer:
         shape), and a slice of them is not the function the teacher's critic learnt."""
         path = train_state_path(self.config.teacher)
         if self.teacher_record.get("loss") != "gan":
-            raise UsageError(f"--disc-init teacher: the teacher was trained with loss {self.teacher_record.get('loss')!r}; the joint loss's "
-                             "non-saturating discriminator can start only from a 'gan' teacher's discriminator")
+            raise UsageError(
+                f"--disc-init teacher: the teacher was trained with loss {self.teacher_record.get('loss')!r}; the joint loss's "
+                "non-saturating discriminator can start only from a 'gan' teacher's discriminator"
+            )
         state = load_torch(path)
         if state.get("format") != TRAIN_STATE_FORMAT or not isinstance(state.get("discriminator"), dict):
             raise InputError(path, "--disc-init teacher needs the teacher's training state with its discriminator (written by 'gan-eval train')")
@@ -239,8 +256,9 @@ class Trainer:
             from .evaluation import LibraryScorer
 
             c = self.config
-            self._scorer = LibraryScorer(c.eval_metrics, c.reference(), num=c.eval_num, seed=c.eval_seed, latent=self.arch.latent,
-                                         extractor=c.eval_extractor, device=str(self.device))
+            self._scorer = LibraryScorer(
+                c.eval_metrics, c.reference(), num=c.eval_num, seed=c.eval_seed, latent=self.arch.latent, extractor=c.eval_extractor, device=str(self.device)
+            )
         return self._scorer
 
     def _optimizer(self, module: torch.nn.Module) -> torch.optim.Optimizer:
@@ -301,8 +319,9 @@ class Trainer:
             if loss_name == "wgan-gp":
                 loss = loss + self.config.gp_weight * self._gradient_penalty(real, fake, rng)
         else:
-            loss = (F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score))
-                    + F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score)))
+            loss = F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score)) + F.binary_cross_entropy_with_logits(
+                fake_score, torch.zeros_like(fake_score)
+            )
         loss.backward()
         self.opt_d.step()
         if loss_name == "wgan-clip":
@@ -314,7 +333,7 @@ class Trainer:
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         alpha = torch.rand(real.shape[0], 1, 1, 1, generator=rng).to(self.device)
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        grad, = torch.autograd.grad(self.discriminator(mixed).sum(), mixed, create_graph=True)
+        (grad,) = torch.autograd.grad(self.discriminator(mixed).sum(), mixed, create_graph=True)
         return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
     # --- evaluation and the metrics log ----------------------------------------------------------
@@ -345,8 +364,15 @@ class Trainer:
             reference = c.reference()
         except UsageError:  # a scorer given by the caller (tests, other libraries) needs no reference spec
             reference = None
-        return {"metrics": list(c.eval_metrics), "reference": reference, "num": c.eval_num, "seed": c.eval_seed,
-                "extractor": c.eval_extractor, "every": c.eval_every, "weights": "ema" if self.ema else "raw"}
+        return {
+            "metrics": list(c.eval_metrics),
+            "reference": reference,
+            "num": c.eval_num,
+            "seed": c.eval_seed,
+            "extractor": c.eval_extractor,
+            "every": c.eval_every,
+            "weights": "ema" if self.ema else "raw",
+        }
 
     # --- records and states -----------------------------------------------------------------------
     def record(self, out: Path) -> dict[str, Any]:
@@ -354,16 +380,26 @@ class Trainer:
         lr, betas, _ = DEFAULTS[c.loss]
         record: dict[str, Any] = {
             "format": CHECKPOINT_FORMAT,
-            "role": c.role, "arch": self.arch.arch, "d": c.d, "loss": c.loss,
+            "role": c.role,
+            "arch": self.arch.arch,
+            "d": c.d,
+            "loss": c.loss,
             "lambda": c.lam if c.loss == "joint" else None,
             "seed": c.seed,
             "dataset": self.teacher_record["dataset"] if self.data is None else self.data.name,
             "data": self.teacher_record["data"] if self.data is None else self.data.spec,
-            "steps": self.step, "steps_planned": c.steps, "batch_size": c.batch_size,
-            "optimizer": {"name": "rmsprop" if betas is None else "adam", "lr": c.learning_rate(), "betas": list(betas) if betas else None,
-                          "critic_steps": c.critic_steps(25) if self.discriminator is not None else 0,
-                          "critic_schedule": c.critic_schedule if self.discriminator is not None else None,
-                          "clip": c.clip if c.loss == "wgan-clip" else None, "gp_weight": c.gp_weight if c.loss == "wgan-gp" else None},
+            "steps": self.step,
+            "steps_planned": c.steps,
+            "batch_size": c.batch_size,
+            "optimizer": {
+                "name": "rmsprop" if betas is None else "adam",
+                "lr": c.learning_rate(),
+                "betas": list(betas) if betas else None,
+                "critic_steps": c.critic_steps(25) if self.discriminator is not None else 0,
+                "critic_schedule": c.critic_schedule if self.discriminator is not None else None,
+                "clip": c.clip if c.loss == "wgan-clip" else None,
+                "gp_weight": c.gp_weight if c.loss == "wgan-gp" else None,
+            },
             "architecture": self.arch.as_dict(),
             "parameters": count_parameters(self.generator),
             "discriminator_parameters": count_parameters(self.discriminator) if self.discriminator is not None else None,
@@ -379,24 +415,35 @@ class Trainer:
         }
         if self.teacher_record is not None:
             teacher_params = self.teacher_record["parameters"]
-            record.update({
-                "teacher": {"path": os.path.relpath(Path(c.teacher).resolve(), out.resolve().parent), "sha256": file_sha256(c.teacher),
-                            "d": self.teacher_record["d"], "arch": self.teacher_record["arch"], "loss": self.teacher_record["loss"],
-                            "parameters": teacher_params},
-                "teacher_parameters": teacher_params,
-                "compression_ratio": teacher_params / record["parameters"],
-            })
+            record.update(
+                {
+                    "teacher": {
+                        "path": os.path.relpath(Path(c.teacher).resolve(), out.resolve().parent),
+                        "sha256": file_sha256(c.teacher),
+                        "d": self.teacher_record["d"],
+                        "arch": self.teacher_record["arch"],
+                        "loss": self.teacher_record["loss"],
+                        "parameters": teacher_params,
+                    },
+                    "teacher_parameters": teacher_params,
+                    "compression_ratio": teacher_params / record["parameters"],
+                }
+            )
         return record
 
     def save(self, out: Path) -> None:
         """Training state first, then the generator checkpoint: both always describe a finished step."""
         state = {
-            "format": TRAIN_STATE_FORMAT, "step": self.step, "identity": self.config.identity(),
-            "generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict(),
+            "format": TRAIN_STATE_FORMAT,
+            "step": self.step,
+            "identity": self.config.identity(),
+            "generator": self.generator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
             "discriminator": self.discriminator.state_dict() if self.discriminator is not None else None,
             "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None,
             "generator_ema": self.ema.state_dict() if self.ema is not None else None,
-            "log_rows": json.dumps(self.log_rows), "best": json.dumps(self.best),
+            "log_rows": json.dumps(self.log_rows),
+            "best": json.dumps(self.best),
         }
         save_torch(train_state_path(out), state)
         save_generator(out, self.generator, self.record(out), ema=self.ema.module if self.ema is not None else None)
@@ -409,8 +456,10 @@ class Trainer:
         saved, current = state["identity"], self.config.identity()
         different = identity_differences(saved, current)
         if different:
-            raise UsageError(f"{path}: cannot resume, the run was started with different settings: "
-                             + ", ".join(f"{k}={saved.get(k)!r} (now {current[k]!r})" for k in different))
+            raise UsageError(
+                f"{path}: cannot resume, the run was started with different settings: "
+                + ", ".join(f"{k}={saved.get(k)!r} (now {current[k]!r})" for k in different)
+            )
         self.generator.load_state_dict(state["generator"])
         self.opt_g.load_state_dict(state["opt_g"])
         if self.discriminator is not None:

@@ -57,8 +57,10 @@ class BestRule:
         for candidates in ([k for k in own if k.endswith(f".{metric}")], [k for k in own if k.endswith(".mean")], own):
             if len(candidates) == 1:
                 return candidates[0]
-        raise UsageError(f"--keep-best {self.text}: no single logged value matches (logged: {', '.join(sorted(values)) or 'none'}); "
-                         "name one, e.g. --keep-best fid@mnist-cnn.fid")
+        raise UsageError(
+            f"--keep-best {self.text}: no single logged value matches (logged: {', '.join(sorted(values)) or 'none'}); "
+            "name one, e.g. --keep-best fid@mnist-cnn.fid"
+        )
 
     def mode(self) -> str:
         if self.text.startswith(("min:", "max:")):
@@ -74,10 +76,13 @@ class BestRule:
         return value < best if self.mode() == "min" else value > best
 
 
-def row(step: int, losses: dict[str, float], values: dict[str, float] | None = None,
-        intervals: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
-    return {"step": int(step), "losses": dict(losses), "values": dict(values or {}),
-            "intervals": {k: [float(v[0]), float(v[1])] for k, v in (intervals or {}).items()}}
+def row(step: int, losses: dict[str, float], values: dict[str, float] | None = None, intervals: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+    return {
+        "step": int(step),
+        "losses": dict(losses),
+        "values": dict(values or {}),
+        "intervals": {k: [float(v[0]), float(v[1])] for k, v in (intervals or {}).items()},
+    }
 
 
 def columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -151,8 +156,12 @@ class TensorBoardLog:
             self.writer.close()
 
 
-def record_entry(checkpoint: Path, rows: list[dict[str, Any]], evaluation: dict[str, Any] | None,
-                 best: dict[str, Any] | None) -> dict[str, Any]:
+def record_entry(checkpoint: Path, rows: list[dict[str, Any]], evaluation: dict[str, Any] | None, best: dict[str, Any] | None) -> dict[str, Any]:
     """The ``training_log`` value of the checkpoint record (paths relative to the checkpoint)."""
-    return {"format": LOG_FORMAT, "csv": csv_path(checkpoint).name, "evaluation": evaluation,
-            "rows": rows, "best": dict(best, checkpoint=best_path(checkpoint).name) if best else None}
+    return {
+        "format": LOG_FORMAT,
+        "csv": csv_path(checkpoint).name,
+        "evaluation": evaluation,
+        "rows": rows,
+        "best": dict(best, checkpoint=best_path(checkpoint).name) if best else None,
+    }

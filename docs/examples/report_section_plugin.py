@@ -3,6 +3,7 @@
 Try it:  gan-eval report run1.json run2.json -o report.html --plugin docs/examples/report_section_plugin.py
 (or register the module under the entry-point group ``gan_eval`` in a package's pyproject.toml).
 """
+
 import datetime as dt
 
 import gan_eval

@@ -24,4 +24,7 @@ def plugins_command(plugin_files: tuple[str, ...], as_json: bool) -> None:
         for item in info["items"]:
             click.echo(f"    {item['kind']}: {item['name']}" + (f" - {item['summary']}" if item["summary"] else ""))
             for param in item.get("params", []):
-                click.echo(f"        -O {item['name']}.{param['name']}=<{param['type']}>  (default {param['default']!r})" + (f"  {param['help']}" if param["help"] else ""))
+                click.echo(
+                    f"        -O {item['name']}.{param['name']}=<{param['type']}>  (default {param['default']!r})"
+                    + (f"  {param['help']}" if param["help"] else "")
+                )

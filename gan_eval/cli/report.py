@@ -13,8 +13,13 @@ from .. import api
 @click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--out", "output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write (atomically).")
 @click.option("--title", help="Title of the report (default: from the runs).")
-@click.option("--plugin", "plugin_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Load a plugin from a Python file (repeatable), e.g. one that adds a report section.")
+@click.option(
+    "--plugin",
+    "plugin_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Load a plugin from a Python file (repeatable), e.g. one that adds a report section.",
+)
 def report_command(records: tuple[str, ...], output: str, title: str | None, plugin_files: tuple[str, ...]) -> None:
     """Compare run records side by side in one self-contained HTML file.
 

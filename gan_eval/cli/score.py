@@ -15,18 +15,37 @@ from ..scoring import DEFAULT_METRICS
 
 @click.command("score")
 @click.argument("generated")
-@click.option("--ref", "reference", metavar="REFERENCE", help="Reference images (a spec like GENERATED) to compare with, or their precomputed statistics: stats:FILE.npz from 'gan-eval stats' (or a pytorch-fid mu/sigma file, for fid only).")
-@click.option("-m", "--metric", "metrics", multiple=True, metavar="NAME[@EXTRACTOR]", help=f"Metric to compute (repeatable), optionally bound to a feature extractor: -m fid@inception -m fid@dinov2-vitl14. Default: those of {', '.join(DEFAULT_METRICS)} that are installed and apply.")
+@click.option(
+    "--ref",
+    "reference",
+    metavar="REFERENCE",
+    help="Reference images (a spec like GENERATED) to compare with, or their precomputed statistics: stats:FILE.npz from 'gan-eval stats' (or a pytorch-fid mu/sigma file, for fid only).",
+)
+@click.option(
+    "-m",
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="NAME[@EXTRACTOR]",
+    help=f"Metric to compute (repeatable), optionally bound to a feature extractor: -m fid@inception -m fid@dinov2-vitl14. Default: those of {', '.join(DEFAULT_METRICS)} that are installed and apply.",
+)
 @run_options
 @source_options
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the JSON run record here (atomically; checked to be writable before the run).")
 @click.option("--html", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report of this run (see 'gan-eval report').")
-@click.option("--save-states", is_flag=True, help="Also save every metric's states beside the record (RUN.states.npz, checked by SHA-256), so that 'gan-eval compare' can test the difference between two runs.")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON on stdout (results, warnings, inputs, extractor identities; no preview images).")
+@click.option(
+    "--save-states",
+    is_flag=True,
+    help="Also save every metric's states beside the record (RUN.states.npz, checked by SHA-256), so that 'gan-eval compare' can test the difference between two runs.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the whole result as JSON on stdout (results, warnings, inputs, extractor identities; no preview images)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @plugin_option
-def score_command(generated: str, reference: str | None, metrics: tuple[str, ...], out: str | None, html: str | None,
-                  save_states: bool, as_json: bool, quiet: bool, **kw: Any) -> None:
+def score_command(
+    generated: str, reference: str | None, metrics: tuple[str, ...], out: str | None, html: str | None, save_states: bool, as_json: bool, quiet: bool, **kw: Any
+) -> None:
     """Score GENERATED images, optionally against a REFERENCE.
 
     GENERATED and REFERENCE are source specs: a folder of images, an .npy/.npz array file, a dataset
@@ -61,7 +80,11 @@ def score_command(generated: str, reference: str | None, metrics: tuple[str, ...
 @click.argument("record_path", metavar="RECORD", type=click.Path(dir_okay=False))
 @click.option("--rtol", type=float, default=1e-6, show_default=True, help="Relative tolerance for each value.")
 @click.option("--atol", type=float, default=1e-9, show_default=True, help="Absolute tolerance for each value.")
-@click.option("--allow-code", is_flag=True, help="Allow loading the plugin files and importing the modules (callable: specs) the record names. Off by default: verifying a record from someone else must not run their code.")
+@click.option(
+    "--allow-code",
+    is_flag=True,
+    help="Allow loading the plugin files and importing the modules (callable: specs) the record names. Off by default: verifying a record from someone else must not run their code.",
+)
 @click.option("--use-cache", is_flag=True, help="Serve the reference from the statistics cache. Off by default: verify recomputes everything it checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")

@@ -15,7 +15,14 @@ from .output import echo_json, echo_warnings
 @click.command("stats")
 @click.argument("reference")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="The .npz stats file to write (atomically).")
-@click.option("-m", "--metric", "metrics", multiple=True, metavar="NAME[@EXTRACTOR]", help="Metric whose reference state to store (repeatable; bound ones too, e.g. fid@mnist-cnn). Default: those of fid, is, kid, pr that are installed.")
+@click.option(
+    "-m",
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="NAME[@EXTRACTOR]",
+    help="Metric whose reference state to store (repeatable; bound ones too, e.g. fid@mnist-cnn). Default: those of fid, is, kid, pr that are installed.",
+)
 @run_options
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
@@ -39,13 +46,16 @@ def stats_command(reference: str, out: str, metrics: tuple[str, ...], as_json: b
     kw = {**kw, "limit_ref": kw.get("limit_ref") or kw.get("limit"), "limit": None}
     config = make_config(None, reference, metrics, registry, kw)
     api.planned_outputs(out=out, inputs=[reference])
-    written = api.reference_statistics(reference, out, config=config, registry=registry, progress=not quiet,
-                                       resume_dir=kw["resume_dir"], resume_every=kw["resume_every"])
+    written = api.reference_statistics(
+        reference, out, config=config, registry=registry, progress=not quiet, resume_dir=kw["resume_dir"], resume_every=kw["resume_every"]
+    )
     echo_warnings(written["warnings"])
     if as_json:
         echo_json(written)
         return
     source = written["source"]
     extractors = written["extractors"]
-    click.echo(f"{out}: reference statistics of {source['spec']} ({source['count']} images) for {', '.join(written['metrics'])}"
-               + (f" with extractor {', '.join(extractors)}" if extractors else ""))
+    click.echo(
+        f"{out}: reference statistics of {source['spec']} ({source['count']} images) for {', '.join(written['metrics'])}"
+        + (f" with extractor {', '.join(extractors)}" if extractors else "")
+    )

@@ -30,8 +30,16 @@ def list_command(plugin_files: tuple[str, ...], as_json: bool) -> None:
     rows = []
     for name, spec in _specs(plugin_files).items():
         places = weights.search_report(spec)
-        rows.append({"name": name, "title": spec.title, "url": spec.url, "sha256": spec.sha256,
-                     "found": next((p["place"] for p in places if p["found"]), None), "places": places})
+        rows.append(
+            {
+                "name": name,
+                "title": spec.title,
+                "url": spec.url,
+                "sha256": spec.sha256,
+                "found": next((p["place"] for p in places if p["found"]), None),
+                "places": places,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
@@ -40,7 +48,7 @@ def list_command(plugin_files: tuple[str, ...], as_json: bool) -> None:
         digest = row["sha256"] or "none published (recorded when used)"
         click.echo(f"{row['name']}: {row['title']} - {status}")
         click.echo(f"  publisher: {row['url'] or 'unknown'}   SHA-256: {digest}")
-        for place in row["places"]:
+        for place in row["places"]:  # type: ignore[attr-defined]
             mark = "found  " if place["found"] else "missing"
             note = f" ({place['note']})" if place["note"] else ""
             click.echo(f"  {mark} {place['place']}{note}   [{place['origin']}]")

@@ -31,7 +31,7 @@ def image_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
     for index, image in enumerate(images):
         r, c = divmod(index, columns)
         top, left = PADDING + r * (h + PADDING), PADDING + c * (w + PADDING)
-        canvas[top: top + h, left: left + w] = image.transpose(1, 2, 0)
+        canvas[top : top + h, left : left + w] = image.transpose(1, 2, 0)
     return canvas
 
 

@@ -17,9 +17,18 @@ PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 ROLE_MARKERS = {"teacher": "s", "student": "o", "scratch": "^"}
 
 STYLE = {
-    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "axes.spines.top": False,
-    "axes.spines.right": False, "axes.grid": True, "grid.color": "#e6e6e6", "grid.linewidth": 0.8,
-    "axes.edgecolor": "#888888", "legend.frameon": False, "legend.fontsize": 8, "axes.formatter.useoffset": False,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.8,
+    "axes.edgecolor": "#888888",
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+    "axes.formatter.useoffset": False,
 }
 
 
@@ -27,7 +36,7 @@ STYLE = {
 def report_style() -> Iterator[None]:
     import matplotlib
 
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
         yield
 
 
@@ -81,7 +90,8 @@ class MetricTrendsSection(ReportSection):
         for ax, metric in zip(axes, metrics):
             for index, role in enumerate(roles):
                 points = sorted(
-                    (_numeric(r.fact(key)), r.primary(metric)) for r in runs
+                    (_numeric(r.fact(key)), r.primary(metric))
+                    for r in runs
                     if str(r.fact("role") or "run") == role and _numeric(r.fact(key)) is not None and r.primary(metric) is not None
                 )
                 if points:
@@ -105,7 +115,7 @@ class MetricTrendsSection(ReportSection):
             values = [r.primary(metric) for r in runs]
             ys = [i for i, v in enumerate(values) if v is not None]
             ax.scatter([values[i] for i in ys], ys, color=PALETTE[0], s=22, zorder=3)
-            ax.set_yticks(range(len(labels)), [_short(l) for l in labels])
+            ax.set_yticks(range(len(labels)), [_short(label) for label in labels])
             ax.set_ylim(len(labels) - 0.5, -0.5)
             ax.set_title(_metric_title(runs, metric))
         return Figure.from_matplotlib(figure, "Primary value of each metric, one row per run.")
@@ -125,12 +135,10 @@ def _metric_title(runs: Sequence[ReportRun], metric: str) -> str:
     for run in runs:
         result = run.result(metric)
         if result:
-            arrow = {True: " (higher is better)", False: " (lower is better)"}.get(result.get("higher_is_better"), "")
+            arrow = {True: " (higher is better)", False: " (lower is better)"}.get(result.get("higher_is_better"), "")  # type: ignore[arg-type]
             return f"{metric}: {result.get('primary')}{arrow}"
     return metric
 
 
 def _short(text: str, width: int = 28) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-

@@ -54,15 +54,18 @@ def command_line(command: Any) -> str:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters["fmt"] = fmt
     env.filters["command_line"] = command_line
     return env
 
 
-def render_sections(runs: Sequence[ReportRun], sections: dict[str, type], providers: dict[str, str]) -> list[RenderedSection]:
+def render_sections(runs: Sequence[ReportRun], sections: dict[str, Any], providers: dict[str, str]) -> list[RenderedSection]:
     """Run each applicable section; a failing plugin section becomes a visible error box, not a crash."""
     rendered = []
     for cls in sorted(sections.values(), key=lambda c: (getattr(c, "order", 500), c.name)):
@@ -111,7 +114,7 @@ def report_warnings(runs: Sequence[ReportRun]) -> list[tuple[str, str]]:
     seen = set()
     for run in runs:
         for note in run.record.get("warnings", []):
-            key = (note if len(runs) > 1 else (run.label, note))
+            key = note if len(runs) > 1 else (run.label, note)
             if key in seen:
                 continue
             seen.add(key)

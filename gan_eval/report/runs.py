@@ -66,7 +66,7 @@ def load_runs(paths: Iterable[str | Path]) -> list[ReportRun]:
         elif isinstance(data, dict) and isinstance(data.get("runs"), list):
             runs.extend(_manifest_runs(path, data["runs"]))
         else:
-            raise InputError(path, f"neither a gan-eval run record (schema {SCHEMA!r}) nor a manifest with a \"runs\" list")
+            raise InputError(path, f'neither a gan-eval run record (schema {SCHEMA!r}) nor a manifest with a "runs" list')
     if not runs:
         raise InputError(", ".join(map(str, paths)) or "(no files)", "no runs to report")
     return unique_labels(runs)
@@ -82,13 +82,15 @@ def _manifest_runs(manifest: Path, entries: list[Any]) -> list[ReportRun]:
             target = entry.get("record")
             if target is None:
                 what = entry.get("checkpoint") or entry.get("path") or entry
-                raise InputError(manifest, f"runs[{index}] ({what}) names no run record: score it first "
-                                 "('gan-eval score ... --out RUN.json') and list the record under \"record\"")
+                raise InputError(
+                    manifest,
+                    f"runs[{index}] ({what}) names no run record: score it first ('gan-eval score ... --out RUN.json') and list the record under \"record\"",
+                )
         else:
             target = entry
         if not isinstance(target, str):
-            raise InputError(manifest, f"runs[{index}] must be a record path or an object with \"record\", got {entry!r}")
-        path = (manifest.parent / target)
+            raise InputError(manifest, f'runs[{index}] must be a record path or an object with "record", got {entry!r}')
+        path = manifest.parent / target
         runs.append(ReportRun(str(label) if label else path.stem, read_record(path), str(path)))
     return runs
 
@@ -118,22 +120,26 @@ def unique_labels(runs: list[ReportRun]) -> list[ReportRun]:
 
 def comparability_warnings(runs: list[ReportRun]) -> list[str]:
     """Reasons why numbers in the same column may not be comparable across these runs."""
-    notes = []
+    notes: list[str] = []
     if len(runs) < 2:
         return notes
     references = {reference_identity(r.reference) for r in runs if r.reference}
     if len(references) > 1:
-        notes.append(f"the runs were scored against {len(references)} different references (fingerprints differ): their reference-based values are not comparable")
+        notes.append(
+            f"the runs were scored against {len(references)} different references (fingerprints differ): their reference-based values are not comparable"
+        )
     for name in summary_metric_names(runs):
         identities = {json.dumps(_extractor_of(r, name), sort_keys=True) for r in runs if r.result(name) is not None}
         if len(identities) > 1:
             notes.append(f"{name}: the runs used different feature extractors (weights, profile or parameters differ): values are not comparable")
-        params = {json.dumps(r.result(name).get("params"), sort_keys=True) for r in runs if r.result(name) is not None}
+        params = {json.dumps(result.get("params"), sort_keys=True) for r in runs if (result := r.result(name)) is not None}
         if len(params) > 1:
             notes.append(f"{name}: the runs used different metric parameters")
     counts = {r.generated.get("count") for r in runs}
     if len(counts) > 1:
-        notes.append(f"the generated sets have different sizes ({', '.join(str(c) for c in sorted(counts, key=str))} images): FID and KID depend on the sample size")
+        notes.append(
+            f"the generated sets have different sizes ({', '.join(str(c) for c in sorted(counts, key=str))} images): FID and KID depend on the sample size"
+        )
     return notes
 
 

@@ -9,8 +9,13 @@ from typing import Any, Sequence
 from .runs import TRAINER_FACTS, ReportRun, summary_metric_names
 
 FACT_TITLES = {
-    "role": "role", "arch": "arch", "d": "d", "parameters": "parameters",
-    "teacher_parameters": "teacher params", "compression_ratio": "compression", "dataset": "data",
+    "role": "role",
+    "arch": "arch",
+    "d": "d",
+    "parameters": "parameters",
+    "teacher_parameters": "teacher params",
+    "compression_ratio": "compression",
+    "dataset": "data",
 }
 
 
@@ -22,11 +27,11 @@ class MetricColumn:
 
     @property
     def direction(self) -> str:
-        return {True: "higher is better", False: "lower is better"}.get(self.higher_is_better, "no better direction")
+        return {True: "higher is better", False: "lower is better"}.get(self.higher_is_better, "no better direction")  # type: ignore[arg-type]
 
     @property
     def arrow(self) -> str:
-        return {True: "↑", False: "↓"}.get(self.higher_is_better, "")
+        return {True: "↑", False: "↓"}.get(self.higher_is_better, "")  # type: ignore[arg-type]
 
 
 @dataclass
@@ -86,11 +91,10 @@ def build_summary(runs: Sequence[ReportRun]) -> Summary:
         cells = []
         for column in columns:
             result = run.result(column.name)
-            values = dict(result.get("values", {})) if result else {}
-            primary = values.pop(column.primary, None) if column.primary else None
-            cells.append(Cell(float(primary) if isinstance(primary, (int, float)) else None, other=values))
-        rows.append(SummaryRow(run.label, str(run.generated.get("spec", "")), run.generated.get("count"),
-                               {key: run.fact(key) for key in facts}, cells))
+            shown: dict[str, Any] = dict(result.get("values", {})) if result else {}
+            primary = shown.pop(column.primary, None) if column.primary else None
+            cells.append(Cell(float(primary) if isinstance(primary, (int, float)) else None, other=shown))
+        rows.append(SummaryRow(run.label, str(run.generated.get("spec", "")), run.generated.get("count"), {key: run.fact(key) for key in facts}, cells))
     for j, column in enumerate(columns):
         for i in best_indices([row.cells[j].value for row in rows], column.higher_is_better):
             rows[i].cells[j].best = True
@@ -99,7 +103,7 @@ def build_summary(runs: Sequence[ReportRun]) -> Summary:
 
 def _column(runs: Sequence[ReportRun], name: str) -> MetricColumn:
     """A metric's column; if runs disagree on its primary key or direction, no best is marked."""
-    declared = {(r.result(name).get("primary"), r.result(name).get("higher_is_better")) for r in runs if r.result(name)}
+    declared = {(result.get("primary"), result.get("higher_is_better")) for r in runs if (result := r.result(name))}
     if len(declared) == 1:
         primary, higher = declared.pop()
         return MetricColumn(name, primary, higher)

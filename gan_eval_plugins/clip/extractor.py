@@ -37,11 +37,16 @@ class ClipExtractor(FeatureExtractor):
         cls.params = {
             "weights": Param("", f"path of {model.file_name} (default: ${spec.env}, then ~/.cache/clip, then the gan-eval cache)"),
             "allow_nonstandard": Param(False, "accept a file whose SHA-256 is not OpenAI's published one (results are marked non-standard)"),
-            "profile": Param("cmmd", f"preprocessing to {model.image_size}x{model.image_size}: cmmd (centre crop, PIL bicubic, as the CMMD authors) or openai (OpenAI's resize-then-crop)"),
+            "profile": Param(
+                "cmmd",
+                f"preprocessing to {model.image_size}x{model.image_size}: cmmd (centre crop, PIL bicubic, as the CMMD authors) or openai (OpenAI's resize-then-crop)",
+            ),
             **precision.PARAMS,
         }
-        cls.summary = (f"OpenAI CLIP {model.title} image embedding, {model.embed_dim}-d, L2-normalised (SHA-256 checked); "
-                       f"suits {suits_for}; cost: {cost}; never picked by auto")
+        cls.summary = (
+            f"OpenAI CLIP {model.title} image embedding, {model.embed_dim}-d, L2-normalised (SHA-256 checked); "
+            f"suits {suits_for}; cost: {cost}; never picked by auto"
+        )
 
     def __init__(self, device: torch.device | str = "cpu", **params: Any):
         super().__init__(device, **params)
@@ -91,13 +96,16 @@ class ClipExtractor(FeatureExtractor):
         }
 
 
-class ClipViTB32(ClipExtractor, model=MODELS["vitb32"], suits_for="a cheap CLIP space (CMMD while tracking training, tests)",
-                 cost="about 4.4 GFLOPs an image (Inception: 5.7)"):
+class ClipViTB32(
+    ClipExtractor,
+    model=MODELS["vitb32"],
+    suits_for="a cheap CLIP space (CMMD while tracking training, tests)",
+    cost="about 4.4 GFLOPs an image (Inception: 5.7)",
+):
     """OpenAI CLIP ViT-B/32, 512-d."""
 
 
-class ClipViTL14336(ClipExtractor, model=MODELS["vitl14-336"], suits_for="CMMD as its authors define it",
-                    cost="about 190 GFLOPs an image, about 43x ViT-B/32"):
+class ClipViTL14336(ClipExtractor, model=MODELS["vitl14-336"], suits_for="CMMD as its authors define it", cost="about 190 GFLOPs an image, about 43x ViT-B/32"):
     """OpenAI CLIP ViT-L/14 at 336 px, 768-d: the CMMD encoder."""
 
 

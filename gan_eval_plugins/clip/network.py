@@ -39,9 +39,15 @@ def build_visual(model: ClipModel, path: Path, layers: int | None = None) -> tor
     core.check_layout(path, state, model.visual_layout(layers), what)
     with torch.device("meta"):  # no random initialisation: every tensor comes from the file
         visual = VisionTransformer(
-            image_size=model.image_size, patch_size=model.patch, width=model.width,
-            layers=model.layers if layers is None else layers, heads=model.heads, mlp_ratio=4.0,
-            output_dim=model.embed_dim, act_layer=QuickGELU, norm_layer=LayerNorm,
+            image_size=model.image_size,
+            patch_size=model.patch,
+            width=model.width,
+            layers=model.layers if layers is None else layers,
+            heads=model.heads,
+            mlp_ratio=4.0,
+            output_dim=model.embed_dim,
+            act_layer=QuickGELU,
+            norm_layer=LayerNorm,
         )
     visual.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)
     return visual.requires_grad_(False).eval()

@@ -36,7 +36,7 @@ def standin_state_dict(model: str = "vitb32", seed: int = 0, layers: int | None 
             value = noise / (3 * shape[2] * shape[3]) ** 0.5
         else:  # linear weights; proj is width x embed (used as x @ proj)
             fan_in = shape[0] if key == "proj" else shape[-1]
-            value = noise / fan_in ** 0.5
+            value = noise / fan_in**0.5
         state[f"visual.{key}"] = value.half().contiguous()
     return state
 
@@ -61,8 +61,7 @@ def _module_tree(state: dict[str, torch.Tensor]) -> nn.Module:
     return root
 
 
-def write_standin_weights(path: str | Path, model: str = "vitb32", seed: int = 0, layers: int | None = None,
-                          torchscript: bool = True) -> Path:
+def write_standin_weights(path: str | Path, model: str = "vitb32", seed: int = 0, layers: int | None = None, torchscript: bool = True) -> Path:
     """Write the stand-in to ``path`` atomically: a TorchScript archive like OpenAI's, or a plain state dict."""
     path = Path(path)
     state = standin_state_dict(model, seed, layers)

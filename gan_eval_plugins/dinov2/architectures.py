@@ -51,24 +51,48 @@ class Arch:
         """Keys and shapes of the official ``dinov2_*_pretrain.pth`` (``depth`` overrides, for tests)."""
         d = self.dim
         layout: dict[str, tuple[int, ...]] = {
-            "cls_token": (1, 1, d), "pos_embed": (1, 1 + TRAINED_GRID ** 2, d), "mask_token": (1, d),
-            "patch_embed.proj.weight": (d, 3, PATCH, PATCH), "patch_embed.proj.bias": (d,),
-            "norm.weight": (d,), "norm.bias": (d,),
+            "cls_token": (1, 1, d),
+            "pos_embed": (1, 1 + TRAINED_GRID**2, d),
+            "mask_token": (1, d),
+            "patch_embed.proj.weight": (d, 3, PATCH, PATCH),
+            "patch_embed.proj.bias": (d,),
+            "norm.weight": (d,),
+            "norm.bias": (d,),
         }
         for i in range(self.depth if depth is None else depth):
             b = f"blocks.{i}."
-            layout.update({
-                b + "norm1.weight": (d,), b + "norm1.bias": (d,),
-                b + "attn.qkv.weight": (3 * d, d), b + "attn.qkv.bias": (3 * d,),
-                b + "attn.proj.weight": (d, d), b + "attn.proj.bias": (d,),
-                b + "ls1.gamma": (d,), b + "norm2.weight": (d,), b + "norm2.bias": (d,), b + "ls2.gamma": (d,),
-            })
+            layout.update(
+                {
+                    b + "norm1.weight": (d,),
+                    b + "norm1.bias": (d,),
+                    b + "attn.qkv.weight": (3 * d, d),
+                    b + "attn.qkv.bias": (3 * d,),
+                    b + "attn.proj.weight": (d, d),
+                    b + "attn.proj.bias": (d,),
+                    b + "ls1.gamma": (d,),
+                    b + "norm2.weight": (d,),
+                    b + "norm2.bias": (d,),
+                    b + "ls2.gamma": (d,),
+                }
+            )
             if self.swiglu:
-                layout.update({b + "mlp.w12.weight": (2 * self.hidden, d), b + "mlp.w12.bias": (2 * self.hidden,),
-                               b + "mlp.w3.weight": (d, self.hidden), b + "mlp.w3.bias": (d,)})
+                layout.update(
+                    {
+                        b + "mlp.w12.weight": (2 * self.hidden, d),
+                        b + "mlp.w12.bias": (2 * self.hidden,),
+                        b + "mlp.w3.weight": (d, self.hidden),
+                        b + "mlp.w3.bias": (d,),
+                    }
+                )
             else:
-                layout.update({b + "mlp.fc1.weight": (self.hidden, d), b + "mlp.fc1.bias": (self.hidden,),
-                               b + "mlp.fc2.weight": (d, self.hidden), b + "mlp.fc2.bias": (d,)})
+                layout.update(
+                    {
+                        b + "mlp.fc1.weight": (self.hidden, d),
+                        b + "mlp.fc1.bias": (self.hidden,),
+                        b + "mlp.fc2.weight": (d, self.hidden),
+                        b + "mlp.fc2.bias": (d,),
+                    }
+                )
         return layout
 
 

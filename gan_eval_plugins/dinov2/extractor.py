@@ -38,8 +38,7 @@ class DinoV2Extractor(FeatureExtractor):
             "profile": Param("dgm-eval", "preprocessing to 224x224: dgm-eval (PIL bicubic, as dgm-eval's leaderboard) or torch-fidelity (TF1 bilinear)"),
             **precision.PARAMS,
         }
-        cls.summary = (f"DINOv2 {arch.title} CLS token, {arch.dim}-d (official weights, SHA-256 recorded); suits {suits_for}; "
-                       f"cost: {cost}; never picked by auto")
+        cls.summary = f"DINOv2 {arch.title} CLS token, {arch.dim}-d (official weights, SHA-256 recorded); suits {suits_for}; cost: {cost}; never picked by auto"
 
     def __init__(self, device: torch.device | str = "cpu", **params: Any):
         super().__init__(device, **params)
@@ -79,7 +78,7 @@ class DinoV2Extractor(FeatureExtractor):
             "params": {k: v for k, v in self.p.items() if k != "weights"},
             "profile": self.p["profile"],
             "model": f"{self.arch.hub_name} (official checkpoint in timm {self.arch.timm_name}, {INPUT_SIZE}×{INPUT_SIZE} input, "
-                     "position embeddings resampled as the official code does)",
+            "position embeddings resampled as the official code does)",
             "weights_sha256": self.weights.sha256,
             "outputs": {"features": f"CLS token after the final norm ({self.arch.dim})"},
         }
@@ -89,18 +88,17 @@ class DinoV2ViTS14(DinoV2Extractor, arch=ARCHS["vits14"], suits_for="quick check
     """DINOv2 ViT-S/14, 384-d."""
 
 
-class DinoV2ViTB14(DinoV2Extractor, arch=ARCHS["vitb14"], suits_for="tracking during training (dgm-eval's advice)",
-                   cost="about 4x ViT-S/14 (86M parameters)"):
+class DinoV2ViTB14(DinoV2Extractor, arch=ARCHS["vitb14"], suits_for="tracking during training (dgm-eval's advice)", cost="about 4x ViT-S/14 (86M parameters)"):
     """DINOv2 ViT-B/14, 768-d."""
 
 
-class DinoV2ViTL14(DinoV2Extractor, arch=ARCHS["vitl14"], suits_for="the reported FD_DINOv2 (dgm-eval's leaderboard space)",
-                   cost="about 14x ViT-S/14 (300M parameters)"):
+class DinoV2ViTL14(
+    DinoV2Extractor, arch=ARCHS["vitl14"], suits_for="the reported FD_DINOv2 (dgm-eval's leaderboard space)", cost="about 14x ViT-S/14 (300M parameters)"
+):
     """DINOv2 ViT-L/14, 1024-d."""
 
 
-class DinoV2ViTG14(DinoV2Extractor, arch=ARCHS["vitg14"], suits_for="the largest space, rarely worth its cost",
-                   cost="about 50x ViT-S/14 (1.1B parameters)"):
+class DinoV2ViTG14(DinoV2Extractor, arch=ARCHS["vitg14"], suits_for="the largest space, rarely worth its cost", cost="about 50x ViT-S/14 (1.1B parameters)"):
     """DINOv2 ViT-g/14, 1536-d."""
 
 

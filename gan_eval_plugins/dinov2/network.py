@@ -28,8 +28,7 @@ def resample_pos_embed(pos_embed: torch.Tensor, grid: int) -> torch.Tensor:
     if m == grid:
         return pos_embed
     scale = (grid + POS_EMBED_OFFSET) / m
-    resized = F.interpolate(patches.reshape(1, m, m, -1).permute(0, 3, 1, 2), scale_factor=(scale, scale),
-                            mode="bicubic", antialias=False)
+    resized = F.interpolate(patches.reshape(1, m, m, -1).permute(0, 3, 1, 2), scale_factor=(scale, scale), mode="bicubic", antialias=False)
     resized = resized.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)
     return torch.cat([cls.float(), resized], dim=1).to(pos_embed.dtype)
 
@@ -52,9 +51,12 @@ def build_network(arch: Arch, path: Path, depth: int | None = None) -> torch.nn.
     import timm
 
     state = core.read_state_dict(path, f"DINOv2 {arch.title} weights ({arch.file_name})")
-    core.check_layout(path, {k: v for k, v in state.items() if k != "mask_token"},
-                      {k: v for k, v in arch.official_layout(depth).items() if k != "mask_token"},
-                      f"DINOv2 {arch.title} weights ({arch.file_name})")
+    core.check_layout(
+        path,
+        {k: v for k, v in state.items() if k != "mask_token"},
+        {k: v for k, v in arch.official_layout(depth).items() if k != "mask_token"},
+        f"DINOv2 {arch.title} weights ({arch.file_name})",
+    )
     kwargs = {"depth": depth} if depth is not None else {}
     with torch.device("meta"):  # no random initialisation: every tensor comes from the file
         model = timm.create_model(arch.timm_name, pretrained=False, img_size=INPUT_SIZE, num_classes=0, **kwargs)

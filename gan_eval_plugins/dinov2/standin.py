@@ -35,7 +35,7 @@ def standin_state_dict(arch: str = "vits14", seed: int = 0, depth: int | None = 
         elif key in ("cls_token", "pos_embed"):
             value = 0.02 * noise  # small, as trained ones: the CLS token then depends on the image
         else:  # linear and patch-embedding weights
-            value = noise / fan_in ** 0.5
+            value = noise / fan_in**0.5
         state[key] = value.contiguous()
     return state
 

@@ -25,8 +25,7 @@ from .selection import DOMAINS, guess_domain, is_gray28
 from .weights import BUNDLED_DIR, card_path, load_verified
 
 PREPROCESSING = (
-    "gray = ITU-R 601 luma of RGB (exact for gray stored as 3 equal channels); other sizes resized to 28×28 "
-    "with bilinear antialiased interpolation; x/255*2-1"
+    "gray = ITU-R 601 luma of RGB (exact for gray stored as 3 equal channels); other sizes resized to 28×28 with bilinear antialiased interpolation; x/255*2-1"
 )
 
 

@@ -27,10 +27,13 @@ class DomainNet(nn.Module):
     def __init__(self, classes: int = NUM_CLASSES, dropout: float = 0.2):
         super().__init__()
         self.body = nn.Sequential(
-            *conv_block(1, 32, 5, 2), nn.MaxPool2d(2),    # 28 -> 14
-            *conv_block(32, 64, 3, 1), nn.MaxPool2d(2),   # 14 -> 7
-            *conv_block(64, FEATURE_DIM, 3, 0),           # 7 -> 5
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            *conv_block(1, 32, 5, 2),
+            nn.MaxPool2d(2),  # 28 -> 14
+            *conv_block(32, 64, 3, 1),
+            nn.MaxPool2d(2),  # 14 -> 7
+            *conv_block(64, FEATURE_DIM, 3, 0),  # 7 -> 5
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(FEATURE_DIM, classes)

@@ -31,15 +31,26 @@ class InceptionExtractor(FeatureExtractor):
     outputs = frozenset({"features", "logits"})
     standard = True
     priority = 100
+    #: Where the weights are looked for, and the publisher's address for 'gan-eval weights fetch inception'.
+    weights_spec = weights_mod.SPEC
     cpu_chunk = 8  # measured: 8.1 images/s in calls of 64, 10.1-11.1 in calls of 8, same features bit for bit
     params = {
         "weights": Param("", f"path of the weights file (default: ${weights_mod.WEIGHTS_ENV}, then the torch hub checkpoint cache)"),
         "allow_nonstandard": Param(False, "accept a weights file whose SHA-256 is not the standard one (results are marked non-standard)"),
-        "profile": Param("tf1", "preprocessing to 299x299: tf1 (TF1 bilinear, as torch-fidelity and the original code), pytorch-fid, clean (antialiased bicubic, as clean-fid)"),
-        "dtype": Param("float32", "network dtype: float32, float64, or bfloat16 (weights and activations; resizing stays float32, outputs are float32; fast on CPUs with AVX512-BF16/AMX, changes the values)"),
+        "profile": Param(
+            "tf1",
+            "preprocessing to 299x299: tf1 (TF1 bilinear, as torch-fidelity and the original code), pytorch-fid, clean (antialiased bicubic, as clean-fid)",
+        ),
+        "dtype": Param(
+            "float32",
+            "network dtype: float32, float64, or bfloat16 (weights and activations; resizing stays float32, outputs are float32; fast on CPUs with AVX512-BF16/AMX, changes the values)",
+        ),
         "autocast": Param("", "mixed precision for speed: float16 or bfloat16 (off by default; changes the values, so not for comparable numbers)"),
         "channels_last": Param(False, "use the channels-last memory format (may be faster on GPU; same values up to rounding)"),
-        "fuse": Param(False, "fold batch norm into the convolutions and run each convolution + ReLU as one prepacked oneDNN kernel on CPU (channels-last; features move ~1e-5)"),
+        "fuse": Param(
+            False,
+            "fold batch norm into the convolutions and run each convolution + ReLU as one prepacked oneDNN kernel on CPU (channels-last; features move ~1e-5)",
+        ),
     }
 
     def __init__(self, device: torch.device | str = "cpu", **params: Any):

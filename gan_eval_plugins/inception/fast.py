@@ -51,8 +51,7 @@ def folded(block: ConvBN) -> tuple[torch.Tensor, torch.Tensor]:
 class FusedConvReLU(nn.Module):
     """``relu(conv2d(x, weight, bias))`` for a folded ConvBN; prepacked for oneDNN when ``input_shape`` is given."""
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, stride: Sequence[int], padding: Sequence[int],
-                 input_shape: Sequence[int] | None = None):
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, stride: Sequence[int], padding: Sequence[int], input_shape: Sequence[int] | None = None):
         super().__init__()
         self.stride, self.padding = list(stride), list(padding)
         self.register_buffer("bias", bias)
@@ -62,18 +61,15 @@ class FusedConvReLU(nn.Module):
 
     def prepack(self) -> None:
         """Reorder the weight once into the layout oneDNN picks for ``input_shape`` (CPU only)."""
-        self.packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
-            self.weight.to_mkldnn(), self.padding, self.stride, [1, 1], 1, self.input_shape)
+        self.packed = torch._C._nn.mkldnn_reorder_conv2d_weight(self.weight.to_mkldnn(), self.padding, self.stride, [1, 1], 1, self.input_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.packed is not None and x.device.type == "cpu":
-            return torch.ops.mkldnn._convolution_pointwise(
-                x, self.packed, self.bias, self.padding, self.stride, [1, 1], 1, "relu", [None], "")
+            return torch.ops.mkldnn._convolution_pointwise(x, self.packed, self.bias, self.padding, self.stride, [1, 1], 1, "relu", [None], "")
         return F.relu(F.conv2d(x, self.weight, self.bias, self.stride, self.padding), inplace=True)
 
 
-def fuse_network(network: TFInceptionV3, *, device: torch.device, dtype: torch.dtype,
-                 chunk: int | None) -> TFInceptionV3:
+def fuse_network(network: TFInceptionV3, *, device: torch.device, dtype: torch.dtype, chunk: int | None) -> TFInceptionV3:
     """``network`` (float32, CPU, eval) with every ConvBN folded, moved to ``device``/``dtype`` in
     channels-last; on a CPU that oneDNN serves in ``dtype``, each convolution is prepacked for calls of
     ``chunk`` images (other batch sizes still work: oneDNN reorders again for them)."""
@@ -83,8 +79,7 @@ def fuse_network(network: TFInceptionV3, *, device: torch.device, dtype: torch.d
             if isinstance(child, ConvBN):
                 weight, bias = folded(child)
                 batch = chunk or 1
-                parent.add_module(name, FusedConvReLU(weight, bias, child.conv.stride, child.conv.padding,
-                                                      (batch, *shapes[child][1:])))
+                parent.add_module(name, FusedConvReLU(weight, bias, child.conv.stride, child.conv.padding, (batch, *shapes[child][1:])))
     network = network.to(device=device, dtype=dtype, memory_format=torch.channels_last)
     network.fc.float()  # the logits are pool3 × fc weight in float32 whatever the network's dtype
     for module in network.modules():

@@ -108,8 +108,9 @@ def load_state_dict(path: Path, expected: Mapping[str, torch.Tensor]) -> dict[st
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise InputError(path, f"cannot be read as a PyTorch weights file ({type(exc).__name__}: {exc}); "
-                               "the file is probably corrupt or truncated: replace it") from None
+        raise InputError(
+            path, f"cannot be read as a PyTorch weights file ({type(exc).__name__}: {exc}); the file is probably corrupt or truncated: replace it"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -119,10 +120,13 @@ def load_state_dict(path: Path, expected: Mapping[str, torch.Tensor]) -> dict[st
     missing = sorted(set(wanted) - set(state))
     unexpected = sorted(set(state) - set(wanted))
     if missing or unexpected:
-        raise InputError(path, "is not the Inception-v3 FID weights: "
-                               + (f"missing {_few(missing)}" if missing else "")
-                               + ("; " if missing and unexpected else "")
-                               + (f"unexpected {_few(unexpected)}" if unexpected else ""))
+        raise InputError(
+            path,
+            "is not the Inception-v3 FID weights: "
+            + (f"missing {_few(missing)}" if missing else "")
+            + ("; " if missing and unexpected else "")
+            + (f"unexpected {_few(unexpected)}" if unexpected else ""),
+        )
     wrong = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})" for k, v in wanted.items() if state[k].shape != v.shape]
     if wrong:
         raise InputError(path, f"has tensors of the wrong shape: {_few(wrong)}")

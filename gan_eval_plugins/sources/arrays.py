@@ -76,8 +76,11 @@ class _ArraySource(Source):
             expected = self._image_digests()[start:stop]
             for offset, (image, digest) in enumerate(zip(chunk, expected)):
                 if hashlib.sha256(np.ascontiguousarray(image).tobytes()).digest() != digest:
-                    raise ChangedWhileReading(display_name(self.target), f"changed while being read (image {start + offset} differs from "
-                                                                       "what the input's fingerprint was computed from); nothing was scored from it")
+                    raise ChangedWhileReading(
+                        display_name(self.target),
+                        f"changed while being read (image {start + offset} differs from "
+                        "what the input's fingerprint was computed from); nothing was scored from it",
+                    )
         where = f"{self.target}[{start}:{stop}]"
         images = [to_rgb_uint8(image, where, self.value_range) for image in to_hwc(chunk, self.layout)]
         return Batch(np.stack(images))
@@ -112,8 +115,14 @@ class _ArraySource(Source):
         else:
             height, width, channels = self.array.shape[2], self.array.shape[3], self.array.shape[1]
         return {
-            "kind": self.kind, "spec": self.spec, "count": self.count, "height": int(height), "width": int(width),
-            "channels": 1 if channels == 1 else 3, "layout": self.layout, "dtype": str(self.array.dtype),
+            "kind": self.kind,
+            "spec": self.spec,
+            "count": self.count,
+            "height": int(height),
+            "width": int(width),
+            "channels": 1 if channels == 1 else 3,
+            "layout": self.layout,
+            "dtype": str(self.array.dtype),
             "value_range": self.value_range,
         }
 
@@ -178,8 +187,11 @@ class NpzSource(_ArraySource):
             return  # np.load reports it
         declared = math.prod(shape) * dtype.itemsize
         if declared > physical_memory():
-            raise InputError(self.path, f"array {key!r} declares shape {tuple(shape)} of {dtype} ({format_bytes(declared)}), more than this "
-                                        f"machine's memory ({format_bytes(physical_memory())}): an .npz is read whole; save it as .npy (memory-mapped)")
+            raise InputError(
+                self.path,
+                f"array {key!r} declares shape {tuple(shape)} of {dtype} ({format_bytes(declared)}), more than this "
+                f"machine's memory ({format_bytes(physical_memory())}): an .npz is read whole; save it as .npy (memory-mapped)",
+            )
 
 
 @gan_eval.hookimpl

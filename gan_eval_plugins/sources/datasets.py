@@ -46,7 +46,7 @@ def read_idx(path: Path) -> np.ndarray:
     where = display_name(path)
     try:
         raw = open_regular(path)
-        with (gzip.open(raw, "rb") if path.suffix == ".gz" else raw) as handle:
+        with gzip.open(raw, "rb") if path.suffix == ".gz" else raw as handle:
             head = handle.read(4)
             if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in IDX_DTYPES:
                 raise InputError(where, "not an IDX file (bad magic number)")
@@ -54,7 +54,7 @@ def read_idx(path: Path) -> np.ndarray:
             dims = handle.read(4 * ndim)
             if len(dims) < 4 * ndim:
                 raise InputError(where, "truncated IDX header")
-            shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
             dtype = np.dtype(IDX_DTYPES[head[2]])
             expected = math.prod(shape) * dtype.itemsize
             if expected > MAX_IDX_BYTES:
@@ -169,8 +169,14 @@ class _GrayStackSource(Source):
         return self._fingerprint
 
     def info(self) -> dict[str, Any]:
-        return {"kind": self.kind, "spec": self.spec, "count": len(self), "height": int(self.images.shape[1]),
-                "width": int(self.images.shape[2]), "channels": 1}
+        return {
+            "kind": self.kind,
+            "spec": self.spec,
+            "count": len(self),
+            "height": int(self.images.shape[1]),
+            "width": int(self.images.shape[2]),
+            "channels": 1,
+        }
 
 
 class DatasetSource(_GrayStackSource):

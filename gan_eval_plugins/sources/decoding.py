@@ -92,8 +92,11 @@ def probe(data: bytes, where: str, layout: str | None = None) -> Probe:
 def check_budget(probe_: Probe, where: str, budget: int | None = None) -> None:
     budget = decode_budget() if budget is None else budget
     if probe_.peak_bytes > budget:
-        raise InputError(where, f"image is {probe_.width}×{probe_.height}: decoding it would take about {format_bytes(probe_.peak_bytes)}, "
-                                f"over the {format_bytes(budget)} decoding budget (refused before decoding; raise {BUDGET_ENV} if you have the memory)")
+        raise InputError(
+            where,
+            f"image is {probe_.width}×{probe_.height}: decoding it would take about {format_bytes(probe_.peak_bytes)}, "
+            f"over the {format_bytes(budget)} decoding budget (refused before decoding; raise {BUDGET_ENV} if you have the memory)",
+        )
 
 
 def decode(data: bytes, where: str, value_range: str | None = None, layout: str | None = None) -> np.ndarray:
@@ -136,15 +139,15 @@ def verify_png(data: bytes, where: str) -> None:
     view = memoryview(data)
     position, inflater, ended = 8, zlib.decompressobj(), False
     while position + 8 <= len(data):
-        length = int.from_bytes(view[position:position + 4], "big")
-        kind = bytes(view[position + 4:position + 8])
+        length = int.from_bytes(view[position : position + 4], "big")
+        kind = bytes(view[position + 4 : position + 8])
         end = position + 12 + length
         if end > len(data):
             raise InputError(where, f"cannot decode: PNG chunk {kind.decode('latin-1')!r} at byte {position} runs past the end of the file (truncated)")
-        if zlib.crc32(view[position + 4:end - 4]) != int.from_bytes(view[end - 4:end], "big"):
+        if zlib.crc32(view[position + 4 : end - 4]) != int.from_bytes(view[end - 4 : end], "big"):
             raise InputError(where, f"cannot decode: PNG chunk {kind.decode('latin-1')!r} at byte {position} fails its CRC check (the file is damaged)")
         if kind == b"IDAT":
-            _inflate_and_discard(inflater, view[position + 8:end - 4], where)
+            _inflate_and_discard(inflater, view[position + 8 : end - 4], where)
         elif kind == b"IEND":
             ended = True
             break
@@ -190,8 +193,11 @@ def _npy_header(data: bytes, where: str, check_size: bool = True) -> tuple[tuple
     if check_size:
         declared = math.prod(shape) * dtype.itemsize
         if declared != len(data) - offset:
-            raise InputError(where, f"not a plain .npy array: its header declares shape {shape} of {dtype} ({format_bytes(declared)}) "
-                                    f"but the file holds {format_bytes(len(data) - offset)} of data (truncated or damaged)")
+            raise InputError(
+                where,
+                f"not a plain .npy array: its header declares shape {shape} of {dtype} ({format_bytes(declared)}) "
+                f"but the file holds {format_bytes(len(data) - offset)} of data (truncated or damaged)",
+            )
     return tuple(int(n) for n in shape), dtype, bool(fortran), offset
 
 

@@ -93,8 +93,11 @@ class FolderSource(Source):
         data = read_regular(path)
         expected = self._file_digests()[index]
         if sha256_bytes(data) != expected:
-            raise ChangedWhileReading(display_name(path), "changed while being read: its bytes differ from those the input's fingerprint "
-                                                          "was computed from (was it being written?); nothing was scored from it")
+            raise ChangedWhileReading(
+                display_name(path),
+                "changed while being read: its bytes differ from those the input's fingerprint "
+                "was computed from (was it being written?); nothing was scored from it",
+            )
         return data
 
     def _decode(self, index: int) -> np.ndarray:
@@ -170,17 +173,23 @@ class FolderSource(Source):
             largest_peak = max(largest_peak, header.peak_bytes)
             pending.append((index, data))
         if held + largest_peak > budget:
-            raise InputError(display_name(self.target), f"decoding images {start}..{stop - 1} as one batch would take about "
-                                                        f"{format_bytes(held + largest_peak)}, over the {format_bytes(budget)} decoding budget "
-                                                        f"({decoding.BUDGET_ENV}): pass a smaller --batch-size or --resize")
+            raise InputError(
+                display_name(self.target),
+                f"decoding images {start}..{stop - 1} as one batch would take about "
+                f"{format_bytes(held + largest_peak)}, over the {format_bytes(budget)} decoding budget "
+                f"({decoding.BUDGET_ENV}): pass a smaller --batch-size or --resize",
+            )
         for index, data in pending:
             where = display_name(self.files[index])
             try:
                 image = decoding.decode(data, where, self._value_range(), self.layout)
                 if image.shape[1:] != size:
                     if not self.options.resize:
-                        raise InputError(where, f"image is {image.shape[1]}×{image.shape[2]} but the first image is {size[0]}×{size[1]}; "
-                                                "pass --resize first or --resize HxW to resize")
+                        raise InputError(
+                            where,
+                            f"image is {image.shape[1]}×{image.shape[2]} but the first image is {size[0]}×{size[1]}; "
+                            "pass --resize first or --resize HxW to resize",
+                        )
                     image = resize_chw(image, size)
             except InputError as exc:
                 if not self.options.skip_bad:
@@ -221,8 +230,7 @@ class FolderSource(Source):
 
     def info(self) -> dict[str, Any]:
         height, width = self._target_size()
-        info = {"kind": self.kind, "spec": self.spec, "count": len(self), "height": height, "width": width,
-                "channels": self._first_channels}
+        info = {"kind": self.kind, "spec": self.spec, "count": len(self), "height": height, "width": width, "channels": self._first_channels}
         if self._value_range() is not None:
             info["value_range"] = self._value_range()
         return info

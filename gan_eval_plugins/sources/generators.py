@@ -140,8 +140,7 @@ class _SampledSource(Source):
 
     def info(self) -> dict[str, Any]:
         channels, height, width = self._shape()
-        return {"kind": self.kind, "spec": self.spec, "count": self.count, "height": height, "width": width,
-                "channels": channels, "sample_seed": self.seed}
+        return {"kind": self.kind, "spec": self.spec, "count": self.count, "height": height, "width": width, "channels": channels, "sample_seed": self.seed}
 
 
 class TorchScriptSource(_SampledSource):

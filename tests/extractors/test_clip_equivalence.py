@@ -33,8 +33,15 @@ def transformers_clip(state: dict[str, torch.Tensor], key: str = "vitb32"):
     transformers = pytest.importorskip("transformers")
     m = MODELS[key]
     config = transformers.CLIPVisionConfig(
-        hidden_size=m.width, intermediate_size=4 * m.width, num_hidden_layers=m.layers, num_attention_heads=m.heads,
-        image_size=m.image_size, patch_size=m.patch, projection_dim=m.embed_dim, hidden_act="quick_gelu", layer_norm_eps=1e-5,
+        hidden_size=m.width,
+        intermediate_size=4 * m.width,
+        num_hidden_layers=m.layers,
+        num_attention_heads=m.heads,
+        image_size=m.image_size,
+        patch_size=m.patch,
+        projection_dim=m.embed_dim,
+        hidden_act="quick_gelu",
+        layer_norm_eps=1e-5,
     )
     model = transformers.CLIPVisionModelWithProjection(config).eval()
     v = {k.removeprefix("visual."): t.float() for k, t in state.items() if k.startswith("visual.")}
@@ -42,24 +49,36 @@ def transformers_clip(state: dict[str, torch.Tensor], key: str = "vitb32"):
         "vision_model.embeddings.class_embedding": v["class_embedding"],
         "vision_model.embeddings.patch_embedding.weight": v["conv1.weight"],
         "vision_model.embeddings.position_embedding.weight": v["positional_embedding"],
-        "vision_model.pre_layrnorm.weight": v["ln_pre.weight"], "vision_model.pre_layrnorm.bias": v["ln_pre.bias"],
-        "vision_model.post_layernorm.weight": v["ln_post.weight"], "vision_model.post_layernorm.bias": v["ln_post.bias"],
+        "vision_model.pre_layrnorm.weight": v["ln_pre.weight"],
+        "vision_model.pre_layrnorm.bias": v["ln_pre.bias"],
+        "vision_model.post_layernorm.weight": v["ln_post.weight"],
+        "vision_model.post_layernorm.bias": v["ln_post.bias"],
         "visual_projection.weight": v["proj"].t(),
     }
     for i in range(m.layers):
         b, h = f"transformer.resblocks.{i}.", f"vision_model.encoder.layers.{i}."
         q, k, w = v[b + "attn.in_proj_weight"].chunk(3)
         qb, kb, wb = v[b + "attn.in_proj_bias"].chunk(3)
-        hf.update({
-            h + "self_attn.q_proj.weight": q, h + "self_attn.q_proj.bias": qb,
-            h + "self_attn.k_proj.weight": k, h + "self_attn.k_proj.bias": kb,
-            h + "self_attn.v_proj.weight": w, h + "self_attn.v_proj.bias": wb,
-            h + "self_attn.out_proj.weight": v[b + "attn.out_proj.weight"], h + "self_attn.out_proj.bias": v[b + "attn.out_proj.bias"],
-            h + "layer_norm1.weight": v[b + "ln_1.weight"], h + "layer_norm1.bias": v[b + "ln_1.bias"],
-            h + "layer_norm2.weight": v[b + "ln_2.weight"], h + "layer_norm2.bias": v[b + "ln_2.bias"],
-            h + "mlp.fc1.weight": v[b + "mlp.c_fc.weight"], h + "mlp.fc1.bias": v[b + "mlp.c_fc.bias"],
-            h + "mlp.fc2.weight": v[b + "mlp.c_proj.weight"], h + "mlp.fc2.bias": v[b + "mlp.c_proj.bias"],
-        })
+        hf.update(
+            {
+                h + "self_attn.q_proj.weight": q,
+                h + "self_attn.q_proj.bias": qb,
+                h + "self_attn.k_proj.weight": k,
+                h + "self_attn.k_proj.bias": kb,
+                h + "self_attn.v_proj.weight": w,
+                h + "self_attn.v_proj.bias": wb,
+                h + "self_attn.out_proj.weight": v[b + "attn.out_proj.weight"],
+                h + "self_attn.out_proj.bias": v[b + "attn.out_proj.bias"],
+                h + "layer_norm1.weight": v[b + "ln_1.weight"],
+                h + "layer_norm1.bias": v[b + "ln_1.bias"],
+                h + "layer_norm2.weight": v[b + "ln_2.weight"],
+                h + "layer_norm2.bias": v[b + "ln_2.bias"],
+                h + "mlp.fc1.weight": v[b + "mlp.c_fc.weight"],
+                h + "mlp.fc1.bias": v[b + "mlp.c_fc.bias"],
+                h + "mlp.fc2.weight": v[b + "mlp.c_proj.weight"],
+                h + "mlp.fc2.bias": v[b + "mlp.c_proj.bias"],
+            }
+        )
     missing, unexpected = model.load_state_dict(hf, strict=False)
     assert not unexpected and all("position_ids" in k for k in missing), (missing, unexpected)
     return model
@@ -82,8 +101,15 @@ def cmmd_reference(batch: torch.Tensor, size: int) -> torch.Tensor:
 
 def openai_reference(batch: torch.Tensor, size: int) -> torch.Tensor:
     """OpenAI's clip._transform: Resize(size, BICUBIC), CenterCrop(size), RGB, ToTensor, Normalize."""
-    transform = T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(size),
-                           lambda im: im.convert("RGB"), T.ToTensor(), T.Normalize(CLIP_MEAN, CLIP_STD)])
+    transform = T.Compose(
+        [
+            T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),
+            T.CenterCrop(size),
+            lambda im: im.convert("RGB"),
+            T.ToTensor(),
+            T.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )
     return torch.stack([transform(Image.fromarray(a)) for a in batch.permute(0, 2, 3, 1).numpy()])
 
 

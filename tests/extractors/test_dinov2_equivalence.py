@@ -33,6 +33,7 @@ def images(n: int, size: int, gray: bool = False, seed: int = 0) -> torch.Tensor
 # --- position embeddings ------------------------------------------------------------------------------
 def cubic_weights(t: float, a: float = -0.75) -> list[float]:
     """Keys' cubic convolution weights for taps at -1, 0, 1, 2 (PyTorch's bicubic uses a = -0.75)."""
+
     def near(x):  # |x| <= 1
         return ((a + 2) * x - (a + 3)) * x * x + 1
 
@@ -81,9 +82,17 @@ def transformers_dinov2(state: dict[str, torch.Tensor], arch_key: str, depth: in
     transformers = pytest.importorskip("transformers")
     arch = ARCHS[arch_key]
     config = transformers.Dinov2Config(
-        hidden_size=arch.dim, num_hidden_layers=depth, num_attention_heads=arch.heads, mlp_ratio=4,
-        image_size=224, patch_size=14, layer_norm_eps=1e-6, layerscale_value=1.0, use_swiglu_ffn=arch.swiglu,
-        hidden_act="gelu", qkv_bias=True,
+        hidden_size=arch.dim,
+        num_hidden_layers=depth,
+        num_attention_heads=arch.heads,
+        mlp_ratio=4,
+        image_size=224,
+        patch_size=14,
+        layer_norm_eps=1e-6,
+        layerscale_value=1.0,
+        use_swiglu_ffn=arch.swiglu,
+        hidden_act="gelu",
+        qkv_bias=True,
     )
     model = transformers.Dinov2Model(config).eval()
     d = arch.dim
@@ -92,34 +101,58 @@ def transformers_dinov2(state: dict[str, torch.Tensor], arch_key: str, depth: in
     patches = torch.nn.functional.interpolate(grid, scale_factor=(scale, scale), mode="bicubic", antialias=False)
     patches = patches.permute(0, 2, 3, 1).reshape(1, 256, d)
     hf = {
-        "embeddings.cls_token": state["cls_token"], "embeddings.mask_token": state["mask_token"],
+        "embeddings.cls_token": state["cls_token"],
+        "embeddings.mask_token": state["mask_token"],
         "embeddings.position_embeddings": torch.cat([state["pos_embed"][:, :1], patches], dim=1),
         "embeddings.patch_embeddings.projection.weight": state["patch_embed.proj.weight"],
         "embeddings.patch_embeddings.projection.bias": state["patch_embed.proj.bias"],
-        "layernorm.weight": state["norm.weight"], "layernorm.bias": state["norm.bias"],
+        "layernorm.weight": state["norm.weight"],
+        "layernorm.bias": state["norm.bias"],
     }
     for i in range(depth):
         b, h = f"blocks.{i}.", f"encoder.layer.{i}."
         q, k, v = state[b + "attn.qkv.weight"].chunk(3)
         qb, kb, vb = state[b + "attn.qkv.bias"].chunk(3)
-        hf.update({
-            h + "norm1.weight": state[b + "norm1.weight"], h + "norm1.bias": state[b + "norm1.bias"],
-            h + "attention.q_proj.weight": q, h + "attention.q_proj.bias": qb,
-            h + "attention.k_proj.weight": k, h + "attention.k_proj.bias": kb,
-            h + "attention.v_proj.weight": v, h + "attention.v_proj.bias": vb,
-            h + "attention.o_proj.weight": state[b + "attn.proj.weight"], h + "attention.o_proj.bias": state[b + "attn.proj.bias"],
-            h + "layer_scale1.lambda1": state[b + "ls1.gamma"], h + "layer_scale2.lambda1": state[b + "ls2.gamma"],
-            h + "norm2.weight": state[b + "norm2.weight"], h + "norm2.bias": state[b + "norm2.bias"],
-        })
+        hf.update(
+            {
+                h + "norm1.weight": state[b + "norm1.weight"],
+                h + "norm1.bias": state[b + "norm1.bias"],
+                h + "attention.q_proj.weight": q,
+                h + "attention.q_proj.bias": qb,
+                h + "attention.k_proj.weight": k,
+                h + "attention.k_proj.bias": kb,
+                h + "attention.v_proj.weight": v,
+                h + "attention.v_proj.bias": vb,
+                h + "attention.o_proj.weight": state[b + "attn.proj.weight"],
+                h + "attention.o_proj.bias": state[b + "attn.proj.bias"],
+                h + "layer_scale1.lambda1": state[b + "ls1.gamma"],
+                h + "layer_scale2.lambda1": state[b + "ls2.gamma"],
+                h + "norm2.weight": state[b + "norm2.weight"],
+                h + "norm2.bias": state[b + "norm2.bias"],
+            }
+        )
         if arch.swiglu:
             gate, up = state[b + "mlp.w12.weight"].chunk(2)
             gate_b, up_b = state[b + "mlp.w12.bias"].chunk(2)
-            hf.update({h + "mlp.gate_proj.weight": gate, h + "mlp.gate_proj.bias": gate_b,
-                       h + "mlp.up_proj.weight": up, h + "mlp.up_proj.bias": up_b,
-                       h + "mlp.down_proj.weight": state[b + "mlp.w3.weight"], h + "mlp.down_proj.bias": state[b + "mlp.w3.bias"]})
+            hf.update(
+                {
+                    h + "mlp.gate_proj.weight": gate,
+                    h + "mlp.gate_proj.bias": gate_b,
+                    h + "mlp.up_proj.weight": up,
+                    h + "mlp.up_proj.bias": up_b,
+                    h + "mlp.down_proj.weight": state[b + "mlp.w3.weight"],
+                    h + "mlp.down_proj.bias": state[b + "mlp.w3.bias"],
+                }
+            )
         else:
-            hf.update({h + "mlp.fc1.weight": state[b + "mlp.fc1.weight"], h + "mlp.fc1.bias": state[b + "mlp.fc1.bias"],
-                       h + "mlp.fc2.weight": state[b + "mlp.fc2.weight"], h + "mlp.fc2.bias": state[b + "mlp.fc2.bias"]})
+            hf.update(
+                {
+                    h + "mlp.fc1.weight": state[b + "mlp.fc1.weight"],
+                    h + "mlp.fc1.bias": state[b + "mlp.fc1.bias"],
+                    h + "mlp.fc2.weight": state[b + "mlp.fc2.weight"],
+                    h + "mlp.fc2.bias": state[b + "mlp.fc2.bias"],
+                }
+            )
     model.load_state_dict(hf, strict=True)
     return model
 
@@ -127,8 +160,9 @@ def transformers_dinov2(state: dict[str, torch.Tensor], arch_key: str, depth: in
 def dgm_eval_reference(batch: torch.Tensor) -> torch.Tensor:
     """dgm-eval's DINOv2 transform, as dgm-eval writes it: PIL image → Resize((224, 224), BICUBIC) →
     ToTensor → Normalize(ImageNet mean, std), image by image."""
-    transform = T.Compose([T.Resize((224, 224), T.InterpolationMode.BICUBIC), T.ToTensor(),
-                           T.Normalize(np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225]))])
+    transform = T.Compose(
+        [T.Resize((224, 224), T.InterpolationMode.BICUBIC), T.ToTensor(), T.Normalize(np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225]))]
+    )
     return torch.stack([transform(Image.fromarray(a).convert("RGB")) for a in batch.permute(0, 2, 3, 1).numpy()])
 
 

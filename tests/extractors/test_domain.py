@@ -13,7 +13,7 @@ import torch
 from gan_eval.errors import GanEvalError, InputError
 from gan_eval.extractor import SourceInfo
 from gan_eval.scoring import select_extractor
-from gan_eval_plugins.domain import FashionCnn, MnistCnn, bundled_net
+from gan_eval_plugins.domain import FashionCnn, MnistCnn
 from gan_eval_plugins.domain.selection import domain_from_name
 from gan_eval_plugins.domain.weights import BUNDLED_DIR, sha256_of
 from gan_eval_plugins.sources.datasets import load_dataset
@@ -32,7 +32,7 @@ def rgb(gray: np.ndarray) -> torch.Tensor:
 
 
 def predict(extractor, gray: np.ndarray, batch: int = 1000) -> np.ndarray:
-    return np.concatenate([extractor(rgb(gray[i:i + batch]))["logits"].argmax(1).numpy() for i in range(0, len(gray), batch)])
+    return np.concatenate([extractor(rgb(gray[i : i + batch]))["logits"].argmax(1).numpy() for i in range(0, len(gray), batch)])
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,7 @@ def fashion_test():
 
 
 # --- acceptance: held-out accuracy on real data ------------------------------------------------------
+
 
 def test_mnist_cnn_accuracy_on_held_out_mnist5k_test_digits(mnist, mnist_test_digits):
     images, labels = mnist_test_digits
@@ -77,6 +78,7 @@ def test_mnist_training_data_excludes_the_held_out_digits(mnist_test_digits):
 
 
 # --- weights integrity ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cls", [MnistCnn, FashionCnn])
 def test_bundled_weights_match_their_card_and_are_small(cls):
@@ -134,12 +136,13 @@ def test_identity_records_hash_training_data_and_non_standard(mnist):
 
 # --- outputs and preprocessing -------------------------------------------------------------------
 
+
 def test_outputs_are_128_features_and_10_logits_independent_of_batching(mnist, mnist_test_digits):
     images = mnist_test_digits[0][:40]
     whole = mnist(rgb(images))
     assert whole["features"].shape == (40, 128) and whole["logits"].shape == (40, 10)
     assert whole["features"].dtype == torch.float32
-    parts = [mnist(rgb(images[i:i + 7])) for i in range(0, 40, 7)]
+    parts = [mnist(rgb(images[i : i + 7])) for i in range(0, 40, 7)]
     for key in ("features", "logits"):
         torch.testing.assert_close(torch.cat([p[key] for p in parts]), whole[key], rtol=1e-5, atol=1e-5)
 
@@ -166,6 +169,7 @@ def test_other_sizes_are_resized_with_a_warning_and_keep_their_class(mnist_test_
 
 
 # --- auto-selection ------------------------------------------------------------------------------
+
 
 def gray28(**extra):
     return SourceInfo(height=28, width=28, channels=1, kind="folder", **extra)

@@ -54,8 +54,7 @@ def arrays(tmp_path_factory):
 
 
 def run(registry, generated, reference=None, metrics=("fid",), **options):
-    config = ScoreConfig(generated=generated, reference=reference, metrics=list(metrics), device="cpu",
-                         batch_size=500, use_cache=False, **options)
+    config = ScoreConfig(generated=generated, reference=reference, metrics=list(metrics), device="cpu", batch_size=500, use_cache=False, **options)
     outcome = score(registry, config)
     return {r["name"]: r["values"] for r in outcome.results}, outcome
 
@@ -87,8 +86,7 @@ def test_fashion_data_selects_fashion_cnn_and_behaves(registry):
         load_dataset("fashion-mnist", "test")
     except InputError as exc:
         pytest.skip(str(exc))
-    values, outcome = run(registry, "dataset:fashion-mnist:test", "dataset:fashion-mnist:train", ("fid", "is"),
-                          source_options={"limit": 2000})
+    values, outcome = run(registry, "dataset:fashion-mnist:test", "dataset:fashion-mnist:train", ("fid", "is"), source_options={"limit": 2000})
     assert outcome.extractor["extractor"] == "fashion-cnn"
     assert values["fid@fashion-cnn"]["fid"] < 5.0
     assert values["is@fashion-cnn"]["mean"] > 6.0
@@ -96,8 +94,7 @@ def test_fashion_data_selects_fashion_cnn_and_behaves(registry):
 
 def test_cli_and_record_say_which_extractor_was_used_and_that_it_is_not_inception(run_cli, registry, arrays, tmp_path):
     record_path = tmp_path / "run.json"
-    result = run_cli("score", arrays["real"], "--ref", "dataset:mnist5k:test", "-m", "fid", "--no-cache", "-q",
-                     "--out", record_path)
+    result = run_cli("score", arrays["real"], "--ref", "dataset:mnist5k:test", "-m", "fid", "--no-cache", "-q", "--out", record_path)
     assert result.exit_code == 0, result.output
     assert "extractor: mnist-cnn" in result.output and "NOT the standard Inception" in result.output
     record = json.loads(record_path.read_text())

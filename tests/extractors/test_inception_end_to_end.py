@@ -40,20 +40,68 @@ def test_score_equals_torch_fidelity_calculate_metrics(tmp_path, standin_weights
     generated = write_folder(tmp_path / "generated", range(N))
     reference = write_folder(tmp_path / "reference", range(N // 2, N + N // 2))  # half the images shared: 0 < P, R < 1
 
-    result = CliRunner().invoke(main, [
-        "score", str(generated), "--ref", str(reference), "-m", "fid", "-m", "is", "-m", "kid", "-m", "pr",
-        "--extractor", "inception", "-O", f"inception.weights={weights}", "-O", "inception.allow_nonstandard=true",
-        "-O", "is.splits=2", "-O", "kid.subsets=10", "-O", "kid.subset_size=5", "-O", "pr.k=3",
-        "--device", "cpu", "--batch-size", "10", "-q", "--no-cache", "--json", "--seed", "2020",  # torch-fidelity's rng_seed
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(generated),
+            "--ref",
+            str(reference),
+            "-m",
+            "fid",
+            "-m",
+            "is",
+            "-m",
+            "kid",
+            "-m",
+            "pr",
+            "--extractor",
+            "inception",
+            "-O",
+            f"inception.weights={weights}",
+            "-O",
+            "inception.allow_nonstandard=true",
+            "-O",
+            "is.splits=2",
+            "-O",
+            "kid.subsets=10",
+            "-O",
+            "kid.subset_size=5",
+            "-O",
+            "pr.k=3",
+            "--device",
+            "cpu",
+            "--batch-size",
+            "10",
+            "-q",
+            "--no-cache",
+            "--json",
+            "--seed",
+            "2020",  # torch-fidelity's rng_seed
+        ],
+    )
     assert result.exit_code == 0, result.output
     ours = {r["name"].split("@")[0]: r["values"] for r in json.loads(result.stdout)["results"]}
 
     theirs = torch_fidelity.calculate_metrics(
-        input1=str(generated), input2=str(reference), isc=True, fid=True, kid=True, prc=True,
-        feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(weights),
-        isc_splits=2, kid_subsets=10, kid_subset_size=5, prc_neighborhood=3, rng_seed=2020,
-        cuda=False, batch_size=10, cache=False, save_cpu_ram=True, verbose=False,
+        input1=str(generated),
+        input2=str(reference),
+        isc=True,
+        fid=True,
+        kid=True,
+        prc=True,
+        feature_extractor="inception-v3-compat",
+        feature_extractor_weights_path=str(weights),
+        isc_splits=2,
+        kid_subsets=10,
+        kid_subset_size=5,
+        prc_neighborhood=3,
+        rng_seed=2020,
+        cuda=False,
+        batch_size=10,
+        cache=False,
+        save_cpu_ram=True,
+        verbose=False,
     )
     pairs = {
         "fid": (ours["fid"]["fid"], theirs["frechet_inception_distance"]),

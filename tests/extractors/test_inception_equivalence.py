@@ -86,7 +86,7 @@ def test_batch_composition_does_not_change_features(weights):
     extractor = InceptionExtractor("cpu", weights=str(weights), allow_nonstandard=True)
     x = images(32, False, n=2, seed=5)
     together = extractor(x)["features"]
-    alone = torch.cat([extractor(x[i:i + 1])["features"] for i in range(2)])
+    alone = torch.cat([extractor(x[i : i + 1])["features"] for i in range(2)])
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
 
 

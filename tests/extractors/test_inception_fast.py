@@ -61,9 +61,18 @@ def _digits_file(tmp_path, split: str, n: int, step: int):
 
 
 def _scores(registry, generated, reference, weights, mode):
-    config = ScoreConfig(generated=generated, reference=reference, metrics=["fid", "is", "kid"], extractor="inception",
-                         extractor_params={"weights": str(weights), "allow_nonstandard": True}, batch_size=16,
-                         device="cpu", use_cache=False, numerics=mode, metric_params={"kid": {"subsets": 20, "subset_size": 16}})
+    config = ScoreConfig(
+        generated=generated,
+        reference=reference,
+        metrics=["fid", "is", "kid"],
+        extractor="inception",
+        extractor_params={"weights": str(weights), "allow_nonstandard": True},
+        batch_size=16,
+        device="cpu",
+        use_cache=False,
+        numerics=mode,
+        metric_params={"kid": {"subsets": 20, "subset_size": 16}},
+    )
     outcome = score(registry, config)
     return {r["name"].split("@")[0]: r["values"] for r in outcome.results}, outcome.extractor
 

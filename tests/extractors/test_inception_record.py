@@ -61,15 +61,34 @@ def setup(tmp_path, standin_weights):
 
 def score(tmp_path, folder, plugin, *options):
     out = tmp_path / "record.json"
-    result = CliRunner().invoke(main, ["score", str(folder), "-m", "featmean", "--extractor", "inception", "--plugin", str(plugin),
-                                       "--device", "cpu", "-q", "--no-cache", "--out", str(out), *options])
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(folder),
+            "-m",
+            "featmean",
+            "--extractor",
+            "inception",
+            "--plugin",
+            str(plugin),
+            "--device",
+            "cpu",
+            "-q",
+            "--no-cache",
+            "--out",
+            str(out),
+            *options,
+        ],
+    )
     return result, (json.loads(out.read_text()) if out.exists() else None)
 
 
 def test_record_names_extractor_weights_hash_and_profile(tmp_path, setup):
     weights, folder, plugin = setup
-    result, record = score(tmp_path, folder, plugin, "-O", f"inception.weights={weights}",
-                           "-O", "inception.allow_nonstandard=true", "-O", "inception.profile=clean")
+    result, record = score(
+        tmp_path, folder, plugin, "-O", f"inception.weights={weights}", "-O", "inception.allow_nonstandard=true", "-O", "inception.profile=clean"
+    )
     assert result.exit_code == 0, result.output
     extractor = record["extractor"]
     assert extractor["extractor"] == "inception"

@@ -28,8 +28,14 @@ def batch(n=4, size=32, seed=0):
 
 def test_registered_through_entry_points_with_dimension_and_cost_in_the_summary():
     extractors = load_registry(autoload=False).extractors()
-    for name, dim in (("dinov2-vits14", 384), ("dinov2-vitb14", 768), ("dinov2-vitl14", 1024), ("dinov2-vitg14", 1536),
-                      ("clip-vitb32", 512), ("clip-vitl14-336", 768)):
+    for name, dim in (
+        ("dinov2-vits14", 384),
+        ("dinov2-vitb14", 768),
+        ("dinov2-vitl14", 1024),
+        ("dinov2-vitg14", 1536),
+        ("clip-vitb32", 512),
+        ("clip-vitl14-336", 768),
+    ):
         cls = extractors[name]
         assert f"{dim}-d" in cls.summary and "cost" in cls.summary and "suits" in cls.summary
         assert cls.outputs == {"features"} and cls.standard is False and cls.priority < 0
@@ -38,11 +44,14 @@ def test_registered_through_entry_points_with_dimension_and_cost_in_the_summary(
 
 def test_missing_weights_name_every_place_searched(tmp_path):
     reason = DinoV2ViTS14.unavailable_reason({})
-    for place in ("$GAN_EVAL_DINOV2_VITS14_WEIGHTS (not set)",
-                  str(tmp_path / "torch" / "hub" / "checkpoints" / "dinov2_vits14_pretrain.pth"),
-                  str(tmp_path / "cache" / "weights" / "dinov2_vits14_pretrain.pth"),
-                  "-O dinov2-vits14.weights=PATH", "gan-eval weights fetch dinov2-vits14",
-                  "https://dl.fbaipublicfiles.com/dinov2/dinov2_vits14/dinov2_vits14_pretrain.pth"):
+    for place in (
+        "$GAN_EVAL_DINOV2_VITS14_WEIGHTS (not set)",
+        str(tmp_path / "torch" / "hub" / "checkpoints" / "dinov2_vits14_pretrain.pth"),
+        str(tmp_path / "cache" / "weights" / "dinov2_vits14_pretrain.pth"),
+        "-O dinov2-vits14.weights=PATH",
+        "gan-eval weights fetch dinov2-vits14",
+        "https://dl.fbaipublicfiles.com/dinov2/dinov2_vits14/dinov2_vits14_pretrain.pth",
+    ):
         assert place in reason
     clip_reason = ClipViTL14336.unavailable_reason({})
     assert str(tmp_path / "home" / ".cache" / "clip" / "ViT-L-14-336px.pt") in clip_reason
@@ -123,8 +132,7 @@ def test_bad_choices_are_usage_errors(dinov2_standin, param, value):
 
 def test_bfloat16_stays_close_to_float32_and_is_recorded(dinov2_standin, clip_standin):
     images = batch(3)
-    for cls, kw in ((DinoV2ViTS14, {"weights": str(dinov2_standin)}),
-                    (ClipViTB32, {"weights": str(clip_standin), "allow_nonstandard": True})):
+    for cls, kw in ((DinoV2ViTS14, {"weights": str(dinov2_standin)}), (ClipViTB32, {"weights": str(clip_standin), "allow_nonstandard": True})):
         exact = cls("cpu", **kw)(images)["features"]
         fast = cls("cpu", dtype="bfloat16", **kw)
         low = fast(images)["features"]
@@ -147,8 +155,25 @@ def test_score_fid_in_dinov2_space_end_to_end(tmp_path, dinov2_standin):
 
     generated = write_folder(tmp_path / "generated", 1, brighter=40)
     reference = write_folder(tmp_path / "reference", 2)
-    args = ["score", str(generated), "--ref", str(reference), "-m", "fid", "--extractor", "dinov2-vits14",
-            "-O", f"dinov2-vits14.weights={dinov2_standin}", "--device", "cpu", "--batch-size", "6", "-q", "--no-cache", "--json"]
+    args = [
+        "score",
+        str(generated),
+        "--ref",
+        str(reference),
+        "-m",
+        "fid",
+        "--extractor",
+        "dinov2-vits14",
+        "-O",
+        f"dinov2-vits14.weights={dinov2_standin}",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "6",
+        "-q",
+        "--no-cache",
+        "--json",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert fid_of(result.stdout) > 0

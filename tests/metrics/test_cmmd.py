@@ -35,6 +35,7 @@ def authors_formula(x, y, sigma=10.0, scale=1000.0):
 
 def unbiased_formula(x, y, sigma=10.0, scale=1000.0):
     """Gretton et al.'s unbiased MMD²_u from pairwise squared distances (scipy-free, float64)."""
+
     def kernel(a, b):
         return np.exp(-((a[:, None, :] - b[None, :, :]) ** 2).sum(-1) / (2 * sigma**2))
 
@@ -130,7 +131,9 @@ def test_bad_parameters_and_inputs_are_clear_errors():
 def test_end_to_end_through_the_engine(run_cli, tmp_path):
     out = tmp_path / "run.json"
     generated, reference = mnist_arrays(tmp_path)
-    result = run_cli("score", generated, "--ref", reference, "--extractor", "mnist-cnn", "-m", "cmmd", "-O", "cmmd.estimator=unbiased", "-q", "--no-cache", "--out", out)
+    result = run_cli(
+        "score", generated, "--ref", reference, "--extractor", "mnist-cnn", "-m", "cmmd", "-O", "cmmd.estimator=unbiased", "-q", "--no-cache", "--out", out
+    )
     assert result.exit_code == 0, result.output
     entry = next(r for r in json.loads(out.read_text())["results"] if r["metric"] == "cmmd")
     assert entry["name"] == "cmmd@mnist-cnn" and entry["params"]["estimator"] == "unbiased"

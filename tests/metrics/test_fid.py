@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from gan_eval.errors import GanEvalError
 from gan_eval_plugins.fid import (
-    FrechetDistance, covariance_factor, frechet_distance, moments, state_from_moments, trace_sqrt_product,
+    FrechetDistance,
+    covariance_factor,
+    frechet_distance,
+    moments,
+    state_from_moments,
+    trace_sqrt_product,
 )
 
 
@@ -69,9 +74,9 @@ def test_metric_from_features_equals_peer_on_same_matrix():
 
     x, y = gaussian_features(400, 32, 3), gaussian_features(300, 32, 4, scale=0.8)
     ours = FrechetDistance().compute(state_of(x, 64), state_of(y, 100))["fid"]
-    theirs = fid_statistics_to_metric(
-        fid_features_to_statistics(torch.from_numpy(x)), fid_features_to_statistics(torch.from_numpy(y)), False
-    )["frechet_inception_distance"]
+    theirs = fid_statistics_to_metric(fid_features_to_statistics(torch.from_numpy(x)), fid_features_to_statistics(torch.from_numpy(y)), False)[
+        "frechet_inception_distance"
+    ]
     assert ours == pytest.approx(theirs, rel=1e-9)
 
 
@@ -200,6 +205,7 @@ def test_fid_is_never_reported_below_zero_and_the_raw_value_is_kept():
     assert metric.compute(state_of(x), state_of(x))["fid"] == max(raw, 0.0) >= 0.0
     factor = np.eye(4) * 1e-3  # a tiny covariance makes round-off visible: FID of a set with itself from stats
     from gan_eval_plugins.fid import state_from_moments
+
     assert metric.compute(state_from_moments(np.zeros(4), factor), state_from_moments(np.zeros(4), factor))["fid"] >= 0.0
 
 
@@ -236,12 +242,14 @@ def test_the_sample_size_curve_is_on_a_log_grid_with_intervals():
     from gan_eval.state import State
 
     metric = FrechetDistance(curve=True, curve_resamples=30)
+
     def blocked(rows):
         state = State(metric.state_spec(), blocks=16)
         for i, chunk in enumerate(torch.from_numpy(rows).split(25)):
             state.begin_batch(i)
             metric.update(state, {"features": chunk})
         return state
+
     gen, ref = blocked(gaussian_features(800, 4, 1, shift=0.2)), blocked(gaussian_features(800, 4, 2))
     curve = metric.details(gen, ref)["curve"]
     assert curve["blocks"][0] == 2 and curve["blocks"][-1] == 16 and curve["n"][-1] == 800

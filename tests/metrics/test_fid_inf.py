@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.linalg
 import torch
 from sklearn.linear_model import LinearRegression
 
 from gan_eval.errors import GanEvalError
 from gan_eval.state import State
-from gan_eval_plugins.fid import FrechetDistance, frechet_distance
+from gan_eval_plugins.fid import FrechetDistance
 from gan_eval_plugins.fid_inf import FrechetDistanceInfinity, n_grid
 from gan_eval_plugins.is_inf import InceptionScoreInfinity
 
@@ -111,8 +110,10 @@ def test_is_inf_is_closer_to_the_large_n_value_than_is_at_the_smallest_n():
 
     rng = np.random.default_rng(1)
     centres = rng.standard_normal((100, 100)) * 3
+
     def logits(n):  # 100 classes: IS_N is biased low for N of a few hundred
         return torch.from_numpy(centres[rng.integers(0, 100, n)] + rng.standard_normal((n, 100)))
+
     large = inception_score(logits(40000), splits=1, shuffle=False)[0]
     sample = logits(3000)
     smallest = inception_score(sample[:300], splits=1, shuffle=False)[0]

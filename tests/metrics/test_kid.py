@@ -11,7 +11,11 @@ from gan_eval_plugins import kid as kid_module
 from gan_eval_plugins.kid import KernelDistance, kernel_distance
 
 PEER_DEFAULTS = dict(
-    kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1, verbose=False,
+    kid_kernel="poly",
+    kid_kernel_poly_degree=3,
+    kid_kernel_poly_gamma=None,
+    kid_kernel_poly_coef0=1,
+    verbose=False,
 )
 
 

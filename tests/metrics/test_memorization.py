@@ -141,8 +141,16 @@ def test_report_section_draws_the_pairs_and_the_distances():
     generated, _ = with_copies(fresh, reference, 4)
     metric = Memorization(pairs=4)
     gen, ref = states(metric, generated, reference)
-    record = {"results": [{"name": "memorization@test", "metric": "memorization", "values": metric.compute(gen, ref),
-                           "details": json.loads(json.dumps(metric.details(gen, ref)))}]}
+    record = {
+        "results": [
+            {
+                "name": "memorization@test",
+                "metric": "memorization",
+                "values": metric.compute(gen, ref),
+                "details": json.loads(json.dumps(metric.details(gen, ref))),
+            }
+        ]
+    }
     runs = [ReportRun("run-a", record), ReportRun("no-memorization", {"results": []})]
     section = MemorizationSection()
     assert section.applies(runs) and not section.applies(runs[1:])

@@ -14,10 +14,13 @@ from gan_eval_plugins.inception_score import inception_score
 from gan_eval_plugins.kid import mmd2_unbiased, polynomial_kernel
 from gan_eval_plugins.precision_recall import precision_recall
 
-logits = st.integers(2, 12).flatmap(lambda k: hnp.arrays(
-    np.float64, st.tuples(st.integers(10, 40), st.just(k)),
-    elements=st.floats(-60, 60, allow_nan=False, width=64),
-))
+logits = st.integers(2, 12).flatmap(
+    lambda k: hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(10, 40), st.just(k)),
+        elements=st.floats(-60, 60, allow_nan=False, width=64),
+    )
+)
 
 
 @settings(max_examples=80, deadline=None)

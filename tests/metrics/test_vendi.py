@@ -59,8 +59,7 @@ def test_labels_give_per_class_scores_and_their_mean():
     rng = np.random.default_rng(4)
     x, labels = features(150, 20, seed=5), rng.integers(0, 3, 150)
     x[labels == 2] = x[labels == 2][0]  # class 2: one image repeated
-    metric, state = run([{"features": torch.from_numpy(x[s]), "labels": torch.from_numpy(labels[s])}
-                         for s in np.array_split(np.arange(150), 4)])
+    metric, state = run([{"features": torch.from_numpy(x[s]), "labels": torch.from_numpy(labels[s])} for s in np.array_split(np.arange(150), 4)])
     values = metric.compute(state, None)
     expected = {c: vendi.score_X(x[labels == c]) for c in range(3)}
     assert expected[2] == pytest.approx(1.0)
@@ -74,8 +73,7 @@ def test_labels_give_per_class_scores_and_their_mean():
 
 def test_labels_for_only_some_batches_are_ignored_with_a_warning():
     x = features(40, 8, seed=6)
-    metric, state = run([{"features": torch.from_numpy(x[:20]), "labels": torch.zeros(20, dtype=torch.int64)},
-                         {"features": torch.from_numpy(x[20:])}])
+    metric, state = run([{"features": torch.from_numpy(x[:20]), "labels": torch.zeros(20, dtype=torch.int64)}, {"features": torch.from_numpy(x[20:])}])
     with pytest.warns(UserWarning, match="labels came with only 20 of 40 images"):
         values = metric.compute(state, None)
     assert set(values) == {"vendi"}
@@ -99,8 +97,7 @@ def test_vendi_lies_between_one_and_the_rank_bound(seed, n, d, shift):
 
 def test_end_to_end_through_the_engine(run_cli, tmp_path):
     out = tmp_path / "run.json"
-    result = run_cli("score", "dataset:mnist5k:test", "--limit", "200", "--extractor", "mnist-cnn", "-m", "vendi",
-                     "-q", "--no-cache", "--out", out)
+    result = run_cli("score", "dataset:mnist5k:test", "--limit", "200", "--extractor", "mnist-cnn", "-m", "vendi", "-q", "--no-cache", "--out", out)
     assert result.exit_code == 0, result.output
     entry = next(r for r in json.loads(out.read_text())["results"] if r["metric"] == "vendi")
     assert entry["name"] == "vendi@mnist-cnn" and 1.0 < entry["values"]["vendi"] < 200

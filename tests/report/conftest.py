@@ -40,8 +40,9 @@ def score_record(tmp_path_factory, reference_npz):
         images = folder / f"{name}.npy"
         np.save(images, smooth_images(seed, blur))
         out = folder / f"{name}.json"
-        result = CliRunner().invoke(main, ["score", str(images), "--ref", str(reference_npz), "-m", "laplacian", "-q", "--out", str(out), *extra_args],
-                                    catch_exceptions=False)
+        result = CliRunner().invoke(
+            main, ["score", str(images), "--ref", str(reference_npz), "-m", "laplacian", "-q", "--out", str(out), *extra_args], catch_exceptions=False
+        )
         assert result.exit_code == 0, result.output
         if facts:
             record = json.loads(out.read_text())

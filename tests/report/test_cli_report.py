@@ -74,12 +74,15 @@ def test_details_are_stored_only_when_given_and_json():
     assert metric_details(_Detailed({"bins": [1, 2]}), None, None, "p") == {"details": {"bins": [1, 2]}}
 
 
-@pytest.mark.parametrize(("details", "message"), [
-    ({"x": float("nan")}, "must return JSON data without NaN"),
-    ({"x": object()}, "must return JSON data"),
-    ({"x": "y" * MAX_DETAILS_CHARS}, "store a summary such as a histogram"),
-    (ValueError("bad"), "failed in details\\(\\): ValueError: bad"),
-])
+@pytest.mark.parametrize(
+    ("details", "message"),
+    [
+        ({"x": float("nan")}, "must return JSON data without NaN"),
+        ({"x": object()}, "must return JSON data"),
+        ({"x": "y" * MAX_DETAILS_CHARS}, "store a summary such as a histogram"),
+        (ValueError("bad"), "failed in details\\(\\): ValueError: bad"),
+    ],
+)
 def test_bad_details_name_the_plugin(details, message):
     with pytest.raises(PluginError, match=f"plugin 'mine': .*{message}"):
         metric_details(_Detailed(details), None, None, "mine")

@@ -19,9 +19,9 @@ def test_grid_places_each_image_row_major_with_a_white_gutter():
     for index in range(5):
         r, c = divmod(index, 3)
         top, left = PADDING + r * (4 + PADDING), PADDING + c * (5 + PADDING)
-        assert (grid[top: top + 4, left: left + 5] == 10 * (index + 1)).all()
+        assert (grid[top : top + 4, left : left + 5] == 10 * (index + 1)).all()
     assert (grid[:PADDING] == 255).all() and (grid[:, :PADDING] == 255).all()
-    last = grid[PADDING + 4 + PADDING:, PADDING + 2 * (5 + PADDING):]  # the empty sixth cell
+    last = grid[PADDING + 4 + PADDING :, PADDING + 2 * (5 + PADDING) :]  # the empty sixth cell
     assert (last == 255).all()
 
 

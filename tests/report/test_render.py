@@ -82,8 +82,17 @@ def test_hostile_text_everywhere_stays_text(sweep_records):
     page = assert_inert_and_well_formed(html)
     text = "".join(page.text)
     assert "<script" not in html.replace("&lt;script", "")  # only escaped forms exist in the source
-    for shown in (f"{HOSTILE}.png", f"folder:{HOSTILE}/", f"warning {HOSTILE}", f"Title {HOSTILE}", f"text {HOSTILE}",
-                  f"cell {HOSTILE}", f"caption {HOSTILE}", f"boom {HOSTILE}", f"laplacian{HOSTILE}"):
+    for shown in (
+        f"{HOSTILE}.png",
+        f"folder:{HOSTILE}/",
+        f"warning {HOSTILE}",
+        f"Title {HOSTILE}",
+        f"text {HOSTILE}",
+        f"cell {HOSTILE}",
+        f"caption {HOSTILE}",
+        f"boom {HOSTILE}",
+        f"laplacian{HOSTILE}",
+    ):
         assert shown in text, shown
     # the crashing section is reported, named, and did not stop the report
     assert "plugin 'hostile': section 'broken' failed: RuntimeError" in text

@@ -17,10 +17,17 @@ def test_records_and_a_manifest_with_relative_paths(tmp_path, sweep_records):
     for path in sweep_records[:2]:
         (sweep / "records" / path.name).write_text(path.read_text())
     manifest = sweep / "sweep.json"  # the format 'gan-eval train sweep' / 'sweep-score' writes
-    manifest.write_text(json.dumps({"schema": "gan-eval-sweep/1", "runs": [
-        {"label": "the teacher", "checkpoint": "t.pt", "record": f"records/{sweep_records[0].name}"},
-        f"records/{sweep_records[1].name}",
-    ]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "schema": "gan-eval-sweep/1",
+                "runs": [
+                    {"label": "the teacher", "checkpoint": "t.pt", "record": f"records/{sweep_records[0].name}"},
+                    f"records/{sweep_records[1].name}",
+                ],
+            }
+        )
+    )
     runs = load_runs([manifest, sweep_records[2]])
     assert [r.label for r in runs] == ["the teacher", "student-d8", "student-d4"]
     assert runs[0].fact("role") == "teacher" and runs[2].fact("compression_ratio") == 16.0
@@ -34,11 +41,14 @@ def test_a_manifest_entry_without_a_record_says_to_score_it(tmp_path):
         load_runs([manifest])
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{not json", "not JSON"),
-    ('{"schema": "other"}', "neither a gan-eval run record"),
-    ('[1, 2]', "neither a gan-eval run record"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not JSON"),
+        ('{"schema": "other"}', "neither a gan-eval run record"),
+        ("[1, 2]", "neither a gan-eval run record"),
+    ],
+)
 def test_files_that_are_not_records_are_named(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
@@ -57,18 +67,22 @@ def test_repeated_labels_become_unique(sweep_records):
 
 
 def _run(label, ref="r1", extractor=None, count=10, params=None):
-    return ReportRun(label, {
-        "inputs": {"generated": {"count": count}, "reference": {"fingerprint": ref}},
-        "extractor": extractor,
-        "results": [{"name": "fid@x", "extractor": "x" if extractor else None, "params": params or {}, "values": {}}],
-    })
+    return ReportRun(
+        label,
+        {
+            "inputs": {"generated": {"count": count}, "reference": {"fingerprint": ref}},
+            "extractor": extractor,
+            "results": [{"name": "fid@x", "extractor": "x" if extractor else None, "params": params or {}, "values": {}}],
+        },
+    )
 
 
 def test_comparability_warnings_name_what_differs():
     same = [_run("a", extractor={"extractor": "x", "sha256": "1"}), _run("b", extractor={"extractor": "x", "sha256": "1"})]
     assert comparability_warnings(same) == []
-    notes = comparability_warnings([_run("a", "r1", {"extractor": "x", "sha256": "1"}, 10, {"k": 1}),
-                                    _run("b", "r2", {"extractor": "x", "sha256": "2"}, 20, {"k": 2})])
+    notes = comparability_warnings(
+        [_run("a", "r1", {"extractor": "x", "sha256": "1"}, 10, {"k": 1}), _run("b", "r2", {"extractor": "x", "sha256": "2"}, 20, {"k": 2})]
+    )
     text = "\n".join(notes)
     assert "2 different references" in text
     assert "fid@x: the runs used different feature extractors" in text

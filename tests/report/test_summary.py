@@ -60,8 +60,10 @@ def test_runs_that_disagree_on_direction_get_no_best_mark():
 
 
 def test_facts_all_runs_share_move_under_the_table():
-    runs = [ReportRun("a", _record([], arch="dcgan", dataset="mnist5k", d=4, teacher_parameters=9)),
-            ReportRun("b", _record([], arch="dcgan", dataset="fashion-mnist", d=8))]
+    runs = [
+        ReportRun("a", _record([], arch="dcgan", dataset="mnist5k", d=4, teacher_parameters=9)),
+        ReportRun("b", _record([], arch="dcgan", dataset="fashion-mnist", d=8)),
+    ]
     summary = build_summary(runs)
     assert summary.facts == ["d", "dataset"]  # teacher parameters live in the reproducibility block
     assert summary.common == {"arch": "dcgan"}

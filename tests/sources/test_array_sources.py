@@ -29,10 +29,14 @@ def read_npz(tmp_path, arrays, **options):
     return source, source.read(0, len(source)).images
 
 
-@pytest.mark.parametrize("layout, array", [
-    ("NHWC", NHWC), ("NCHW", NHWC.transpose(0, 3, 1, 2)),
-    ("NHWC", np.dstack([NHWC.reshape(5 * 7, 9, 3), np.zeros((35, 9, 1), np.uint8)]).reshape(5, 7, 9, 4)),
-])
+@pytest.mark.parametrize(
+    "layout, array",
+    [
+        ("NHWC", NHWC),
+        ("NCHW", NHWC.transpose(0, 3, 1, 2)),
+        ("NHWC", np.dstack([NHWC.reshape(5 * 7, 9, 3), np.zeros((35, 9, 1), np.uint8)]).reshape(5, 7, 9, 4)),
+    ],
+)
 def test_colour_layouts(layout, array, tmp_path):
     source, images = read_npy(tmp_path, array)
     assert source.layout == layout and np.array_equal(images, EXPECTED)
@@ -70,10 +74,13 @@ def test_float_conversion_inverts_division_by_255(values):
         assert np.array_equal(float_to_uint8(floats, value_range, "x"), pixels)
 
 
-@pytest.mark.parametrize("values, problem", [
-    (np.full((2, 5, 5, 3), 3.0), r"neither \[0, 1\] nor \[-1, 1\]"),
-    (np.full((2, 5, 5, 3), np.nan), "NaN or Inf"),
-])
+@pytest.mark.parametrize(
+    "values, problem",
+    [
+        (np.full((2, 5, 5, 3), 3.0), r"neither \[0, 1\] nor \[-1, 1\]"),
+        (np.full((2, 5, 5, 3), np.nan), "NaN or Inf"),
+    ],
+)
 def test_bad_float_values_are_named(values, problem, tmp_path):
     with pytest.raises(InputError, match=problem) as caught:
         read_npy(tmp_path, values)
@@ -91,13 +98,16 @@ def test_uint16_and_bool_stacks(tmp_path):
     assert np.array_equal(read_npy(tmp_path, mask)[1][:, 0], np.where(mask, 255, 0))
 
 
-@pytest.mark.parametrize("shape, problem", [
-    ((2, 3, 5, 3), "ambiguous: pass --source-option layout=NHWC or layout=NCHW"),
-    ((2, 5, 5, 5), "not an image stack"),
-    ((10, 784), "not an image stack"),
-    ((1, 2, 3, 4, 3), "not an image stack"),
-    ((0, 4, 4), "holds no images"),
-])
+@pytest.mark.parametrize(
+    "shape, problem",
+    [
+        ((2, 3, 5, 3), "ambiguous: pass --source-option layout=NHWC or layout=NCHW"),
+        ((2, 5, 5, 5), "not an image stack"),
+        ((10, 784), "not an image stack"),
+        ((1, 2, 3, 4, 3), "not an image stack"),
+        ((0, 4, 4), "holds no images"),
+    ],
+)
 def test_ambiguous_and_invalid_shapes(shape, problem, tmp_path):
     with pytest.raises(InputError, match=problem):
         read_npy(tmp_path, np.zeros(shape, np.uint8))

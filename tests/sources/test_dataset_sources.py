@@ -64,10 +64,13 @@ def test_dataset_fingerprints_differ_between_splits():
     assert DatasetSource("mnist5k:test", SourceOptions()).fingerprint() != DatasetSource("mnist5k:train", SourceOptions()).fingerprint()
 
 
-@pytest.mark.parametrize("target, problem", [
-    ("mnist5k:valid", "unknown split 'valid'"),
-    ("imagenet", "unknown dataset"),
-])
+@pytest.mark.parametrize(
+    "target, problem",
+    [
+        ("mnist5k:valid", "unknown split 'valid'"),
+        ("imagenet", "unknown dataset"),
+    ],
+)
 def test_unknown_datasets_and_splits(target, problem):
     with pytest.raises(InputError, match=problem):
         DatasetSource(target, SourceOptions())
@@ -98,14 +101,17 @@ def test_an_idx_folder_is_detected_without_a_prefix(tmp_path, builtin_registry):
     assert open_source(builtin_registry, f"{folder}:test", SourceOptions()).kind == "idx"
 
 
-@pytest.mark.parametrize("content, problem", [
-    (b"\x00\x00\x08", "bad magic number"),
-    (b"\x01\x02\x08\x03" + bytes(12), "bad magic number"),
-    (b"\x00\x00\x07\x03" + bytes(12), "bad magic number"),
-    (b"\x00\x00\x08\x03\x00\x00", "truncated IDX header"),
-    (idx_bytes(np.zeros((2, 4, 4), np.uint8))[:-1], r"header says shape \(2, 4, 4\) \(32 bytes\) but the file holds 31 bytes"),
-    (idx_bytes(np.zeros((2, 4, 4), np.uint8)) + b"x", "holds 33 bytes"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"\x00\x00\x08", "bad magic number"),
+        (b"\x01\x02\x08\x03" + bytes(12), "bad magic number"),
+        (b"\x00\x00\x07\x03" + bytes(12), "bad magic number"),
+        (b"\x00\x00\x08\x03\x00\x00", "truncated IDX header"),
+        (idx_bytes(np.zeros((2, 4, 4), np.uint8))[:-1], r"header says shape \(2, 4, 4\) \(32 bytes\) but the file holds 31 bytes"),
+        (idx_bytes(np.zeros((2, 4, 4), np.uint8)) + b"x", "holds 33 bytes"),
+    ],
+)
 def test_bad_idx_headers_are_named(content, problem, tmp_path):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(content)

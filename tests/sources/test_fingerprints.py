@@ -66,8 +66,9 @@ def test_the_reference_cache_never_serves_one_folder_for_the_other(tmp_path, mon
 
     def reference_count(reference):
         FakeExtractor.seen = 0
-        config = ScoreConfig(generated=str(generated), reference=str(reference), metrics=["powersum"], extractor="fake",
-                             device="cpu", batch_size=8, use_cache=True)
+        config = ScoreConfig(
+            generated=str(generated), reference=str(reference), metrics=["powersum"], extractor="fake", device="cpu", batch_size=8, use_cache=True
+        )
         return score(registry, config).inputs["reference"]["count"]
 
     assert reference_count(two) == 2

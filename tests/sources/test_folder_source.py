@@ -36,7 +36,11 @@ def gray_as_chw(hw: np.ndarray) -> np.ndarray:
 
 
 LOSSLESS = {
-    "png": {}, "bmp": {}, "tif": {}, "tiff": {"compression": "tiff_lzw"}, "webp": {"lossless": True},
+    "png": {},
+    "bmp": {},
+    "tif": {},
+    "tiff": {"compression": "tiff_lzw"},
+    "webp": {"lossless": True},
 }
 
 
@@ -61,8 +65,7 @@ def test_every_listed_extension_is_covered_by_a_test():
     assert EXTENSIONS == {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".npy"}
 
 
-@pytest.mark.parametrize("array", [RGB, as_chw(RGB), GRAY, GRAY[..., None], RGB.astype(np.float32) / 255],
-                         ids=["HWC", "CHW", "HW", "HW1", "float01"])
+@pytest.mark.parametrize("array", [RGB, as_chw(RGB), GRAY, GRAY[..., None], RGB.astype(np.float32) / 255], ids=["HWC", "CHW", "HW", "HW1", "float01"])
 def test_npy_files_in_a_folder(array, tmp_path):
     np.save(tmp_path / "a.npy", array)
     expected = gray_as_chw(GRAY) if array.ndim == 2 or array.shape[-1] == 1 else as_chw(RGB)
@@ -154,10 +157,15 @@ def make_bad_files(folder):
     (folder / "03b_bad.npy").write_bytes(b"\x93NUMPY garbage")
 
 
-@pytest.mark.parametrize("name, problem", [
-    ("00b_empty.png", "empty file"), ("01b_garbage.jpg", "cannot decode"),
-    ("02b_truncated.png", "cannot decode"), ("03b_bad.npy", "not a plain .npy array"),
-])
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("00b_empty.png", "empty file"),
+        ("01b_garbage.jpg", "cannot decode"),
+        ("02b_truncated.png", "cannot decode"),
+        ("03b_bad.npy", "not a plain .npy array"),
+    ],
+)
 def test_bad_files_fail_naming_the_file(name, problem, tmp_path):
     make_bad_files(tmp_path)
     for other in tmp_path.glob("0?b_*"):
@@ -192,8 +200,7 @@ def test_limit_takes_the_first_files(tmp_path):
 def test_info_describes_the_images(tmp_path):
     Image.fromarray(GRAY).save(tmp_path / "a.png")
     info = FolderSource(str(tmp_path), SourceOptions()).info()
-    assert {k: info[k] for k in ("kind", "count", "height", "width", "channels")} == {
-        "kind": "folder", "count": 1, "height": 9, "width": 11, "channels": 1}
+    assert {k: info[k] for k in ("kind", "count", "height", "width", "channels")} == {"kind": "folder", "count": 1, "height": 9, "width": 11, "channels": 1}
 
 
 def test_fingerprint_follows_content_names_and_resize(tmp_path):

@@ -28,9 +28,21 @@ def checkpoint(tmp_path_factory):
     with torch.no_grad():  # larger weights: images that differ visibly between latents
         for p in generator.parameters():
             p.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(2))
-    record = {"role": "student", "arch": "dcgan", "d": 2, "loss": "mse", "lambda": None, "dataset": "mnist5k",
-              "data": "dataset:mnist5k:train", "steps": 10, "seed": 0, "architecture": spec.as_dict(),
-              "parameters": 13276, "teacher_parameters": 58096, "compression_ratio": 58096 / 13276}
+    record = {
+        "role": "student",
+        "arch": "dcgan",
+        "d": 2,
+        "loss": "mse",
+        "lambda": None,
+        "dataset": "mnist5k",
+        "data": "dataset:mnist5k:train",
+        "steps": 10,
+        "seed": 0,
+        "architecture": spec.as_dict(),
+        "parameters": 13276,
+        "teacher_parameters": 58096,
+        "compression_ratio": 58096 / 13276,
+    }
     save_generator(path, generator, record)
     return str(path)
 
@@ -132,10 +144,15 @@ def test_callable_seed_mode_is_deterministic_and_batch_independent(fake_module):
     assert source.info()["channels"] == 3
 
 
-@pytest.mark.parametrize("name,message", [
-    ("nan", "NaN or Inf"), ("short", f"returned {BLOCK - 1} images for {BLOCK}"), ("flat", "expected N×C×H×W"),
-    ("missing", "has no callable"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("nan", "NaN or Inf"),
+        ("short", f"returned {BLOCK - 1} images for {BLOCK}"),
+        ("flat", "expected N×C×H×W"),
+        ("missing", "has no callable"),
+    ],
+)
 def test_bad_generators_are_errors_that_name_them(fake_module, name, message):
     with pytest.raises(InputError, match=message) as info:
         CallableSource(f"{fake_module}:{name}", SourceOptions(count=4, extra={"latent": "100"}))

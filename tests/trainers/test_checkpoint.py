@@ -18,8 +18,18 @@ from trainers.models import Architecture, build_pair
 def write_checkpoint(path, d=4, seed=0, **record):
     spec = Architecture(d=d)
     generator, _ = build_pair(spec, seed)
-    base = {"role": "teacher", "arch": "dcgan", "d": d, "loss": "gan", "dataset": "mnist5k", "data": "dataset:mnist5k:train",
-            "steps": 0, "seed": seed, "architecture": spec.as_dict(), "parameters": sum(p.numel() for p in generator.parameters())}
+    base = {
+        "role": "teacher",
+        "arch": "dcgan",
+        "d": d,
+        "loss": "gan",
+        "dataset": "mnist5k",
+        "data": "dataset:mnist5k:train",
+        "steps": 0,
+        "seed": seed,
+        "architecture": spec.as_dict(),
+        "parameters": sum(p.numel() for p in generator.parameters()),
+    }
     save_generator(path, generator, {**base, **record})
     return generator
 

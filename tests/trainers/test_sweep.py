@@ -48,7 +48,10 @@ def test_sweep_writes_a_manifest_that_sweep_score_and_report_consume(run_cli, tm
     assert result.exit_code == 0, result.output
     manifest = read_manifest(students / "sweep.json")
     assert [(r["label"], r["role"], r["loss"]) for r in manifest["runs"]] == [
-        ("student-d2-mse", "student", "mse"), ("student-d2-joint", "student", "joint"), ("scratch-d2", "scratch", "gan")]
+        ("student-d2-mse", "student", "mse"),
+        ("student-d2-joint", "student", "joint"),
+        ("scratch-d2", "scratch", "gan"),
+    ]
     assert manifest["teacher"] == "../teachers/teacher-d4.pt"
     assert manifest["runs"][0]["compression_ratio"] == pytest.approx(27384 / 13276)
     rerun = run_cli("train", "sweep", "--teacher", teachers / "teacher-d4.pt", "--ds", "2", "--out", students, *FAST)

@@ -81,7 +81,9 @@ def interrupt_at(step: int):
 def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, noise_data, loss):
     teacher = str(make_teacher(tmp_path / "teacher.pt", noise_data, d=4)) if loss == "joint" else None
     role = "student" if teacher else "teacher"
-    config = dict(role=role, loss=loss, d=4, steps=6, batch_size=8, checkpoint_every=2, data=noise_data, teacher=teacher, n_critic=2 if loss == "wgan-gp" else None)
+    config = dict(
+        role=role, loss=loss, d=4, steps=6, batch_size=8, checkpoint_every=2, data=noise_data, teacher=teacher, n_critic=2 if loss == "wgan-gp" else None
+    )
 
     train(TrainConfig(**config), tmp_path / "straight.pt", progress=False)
     with pytest.raises(Interrupt):
@@ -116,12 +118,15 @@ def test_an_existing_run_is_not_overwritten_silently(tmp_path, noise_data):
     assert record["steps"] == 3  # extended by one step
 
 
-@pytest.mark.parametrize("config,message", [
-    (dict(role="student", loss="gan", teacher="t.pt"), "mse or joint"),
-    (dict(role="teacher", loss="mse"), "gan or wgan-clip or wgan-gp"),
-    (dict(role="student", loss="mse"), "--teacher"),
-    (dict(loss="joint", role="student", teacher="t.pt", lam=1.5), "lambda"),
-])
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        (dict(role="student", loss="gan", teacher="t.pt"), "mse or joint"),
+        (dict(role="teacher", loss="mse"), "gan or wgan-clip or wgan-gp"),
+        (dict(role="student", loss="mse"), "--teacher"),
+        (dict(loss="joint", role="student", teacher="t.pt", lam=1.5), "lambda"),
+    ],
+)
 def test_inconsistent_configs_are_refused(config, message):
     with pytest.raises(UsageError, match=message):
         TrainConfig(**config).validate()

@@ -53,8 +53,7 @@ class ImageMeanScorer:
         with torch.no_grad():
             images = generator(self.z)
         mean, spread = float(images.mean()), float(images.std())
-        return Scores({"fid@test.fid": 100.0 * (1.0 + mean), "is@test.mean": 1.0 + spread},
-                      {"fid@test.fid": (90.0 * (1.0 + mean), 110.0 * (1.0 + mean))})
+        return Scores({"fid@test.fid": 100.0 * (1.0 + mean), "is@test.mean": 1.0 + spread}, {"fid@test.fid": (90.0 * (1.0 + mean), 110.0 * (1.0 + mean))})
 
 
 def ema_config(data: str, **kw) -> TrainConfig:
@@ -174,8 +173,23 @@ def test_evaluation_through_the_library_api(tmp_path, noise_data):
     if not hasattr(gan_eval, "Evaluator"):
         pytest.skip("gan_eval.Evaluator not available yet")
     out = tmp_path / "run.pt"
-    record = train(TrainConfig(d=2, steps=4, batch_size=4, data=noise_data, ema=0.5, eval_every=2, eval_num=40, eval_metrics=["fid", "is"],
-                               eval_reference=noise_data, eval_extractor="mnist-cnn", keep_best="fid"), out, progress=False)
+    record = train(
+        TrainConfig(
+            d=2,
+            steps=4,
+            batch_size=4,
+            data=noise_data,
+            ema=0.5,
+            eval_every=2,
+            eval_num=40,
+            eval_metrics=["fid", "is"],
+            eval_reference=noise_data,
+            eval_extractor="mnist-cnn",
+            keep_best="fid",
+        ),
+        out,
+        progress=False,
+    )
     rows = read_csv(csv_path(out))
     assert [r["step"] for r in rows] == ["2", "4"]
     fids = [float(r["fid@mnist-cnn.fid"]) for r in rows]
@@ -195,8 +209,9 @@ def test_evaluation_without_the_library_api_is_a_clear_error(noise_data, monkeyp
         Trainer(TrainConfig(d=2, steps=2, batch_size=4, data=noise_data, eval_every=1, eval_reference=noise_data)).scorer()
 
 
-@pytest.mark.parametrize("preset,generator", [("aguinaldo2019-mnist", "47,328,768"), ("aguinaldo2019-cifar10", "3,576,704"),
-                                               ("aguinaldo2019-celeba", "12,658,432")])
+@pytest.mark.parametrize(
+    "preset,generator", [("aguinaldo2019-mnist", "47,328,768"), ("aguinaldo2019-cifar10", "3,576,704"), ("aguinaldo2019-celeba", "12,658,432")]
+)
 def test_dry_run_prints_the_papers_generator_sizes(run_cli, preset, generator):
     result = run_cli("train", "teacher", "--preset", preset, "--dry-run")
     assert result.exit_code == 0, result.output

@@ -35,8 +35,29 @@ def noise_data(tmp_path) -> str:
 
 
 def command(data: str, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "gan_eval", "train", "teacher", "--data", data, "--d", "4", "--batch-size", "8",
-            "--steps", str(STEPS), "--checkpoint-every", str(EVERY), "--seed", "3", "-q", "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "gan_eval",
+        "train",
+        "teacher",
+        "--data",
+        data,
+        "--d",
+        "4",
+        "--batch-size",
+        "8",
+        "--steps",
+        str(STEPS),
+        "--checkpoint-every",
+        str(EVERY),
+        "--seed",
+        "3",
+        "-q",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def environment() -> dict[str, str]:
@@ -167,8 +188,13 @@ def test_a_kill_between_the_final_state_and_the_checkpoint_is_repaired_on_resume
 
 def test_a_rerun_removes_temporaries_a_killed_write_left(tmp_path, noise_data):
     out = tmp_path / "run.pt"
-    orphans = [tmp_path / ".run.pt.abc123.tmp", tmp_path / ".run.train.pt.x.tmp", tmp_path / ".run.json.y.tmp",
-               tmp_path / ".run.log.csv.z.tmp", tmp_path / ".run.best.pt.w.tmp"]
+    orphans = [
+        tmp_path / ".run.pt.abc123.tmp",
+        tmp_path / ".run.train.pt.x.tmp",
+        tmp_path / ".run.json.y.tmp",
+        tmp_path / ".run.log.csv.z.tmp",
+        tmp_path / ".run.best.pt.w.tmp",
+    ]
     for orphan in orphans:
         orphan.write_bytes(b"half a checkpoint")
     unrelated = tmp_path / ".other.pt.z.tmp"

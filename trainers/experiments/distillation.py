@@ -50,14 +50,38 @@ SCALES = {
     # 28×28 MNIST-5k on a shared 2-core CPU: one thread per run, two runs at a time, cut to what ran
     # in about 40 minutes under the load measured there (docs/experiments.md): 500 steps, scratch
     # controls and MSE students for 3 seeds, the joint loss for seed 0, λ swept at d = 4.
-    "cpu": Scale("cpu", seeds=(0, 1, 2), teacher_ds=(2, 4, 8, 16), teacher_d=16, student_ds=(8, 4, 2, 1),
-                 lambdas=(0.5, 0.8, 0.95), lambda_ds=(4,), joint_seeds=(0,), steps=500, teacher_steps=1000, num=1000, data="dataset:mnist5k:train", reference="dataset:mnist5k:test"),
+    "cpu": Scale(
+        "cpu",
+        seeds=(0, 1, 2),
+        teacher_ds=(2, 4, 8, 16),
+        teacher_d=16,
+        student_ds=(8, 4, 2, 1),
+        lambdas=(0.5, 0.8, 0.95),
+        lambda_ds=(4,),
+        joint_seeds=(0,),
+        steps=500,
+        teacher_steps=1000,
+        num=1000,
+        data="dataset:mnist5k:train",
+        reference="dataset:mnist5k:test",
+    ),
     # The paper's geometry: 64×64 (upsampled MNIST), latent 100, teacher d=256, students down to d=1.
-    "gpu": Scale("gpu", seeds=(0, 1, 2), teacher_ds=(16, 32, 64, 128, 256), teacher_d=256, student_ds=(128, 64, 32, 16, 8, 4, 2, 1),
-                 lambdas=(0.5, 0.8, 0.95), lambda_ds=(), joint_seeds=(), steps=20000, num=10000, data="dataset:mnist5k:train", reference="dataset:mnist5k:test",
-                 extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "wgan-clip", "--ema", "0.999", "--device", "cuda",
-                              "--checkpoint-every", "2000"),
-                 extra_score=("--device", "cuda", "--resize", "28x28")),
+    "gpu": Scale(
+        "gpu",
+        seeds=(0, 1, 2),
+        teacher_ds=(16, 32, 64, 128, 256),
+        teacher_d=256,
+        student_ds=(128, 64, 32, 16, 8, 4, 2, 1),
+        lambdas=(0.5, 0.8, 0.95),
+        lambda_ds=(),
+        joint_seeds=(),
+        steps=20000,
+        num=10000,
+        data="dataset:mnist5k:train",
+        reference="dataset:mnist5k:test",
+        extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "wgan-clip", "--ema", "0.999", "--device", "cuda", "--checkpoint-every", "2000"),
+        extra_score=("--device", "cuda", "--resize", "28x28"),
+    ),
 }
 
 
@@ -75,34 +99,88 @@ def plan(scale: Scale) -> list[Job]:
     others = tuple(d for d in scale.teacher_ds if d != scale.teacher_d and d <= scale.teacher_d)
     larger = tuple(d for d in scale.teacher_ds if d > scale.teacher_d)
     for seed in scale.seeds:
-        jobs.append(Job(f"teacher-d{scale.teacher_d}-s{seed}",
-                        gan_eval("train", "sweep", "--ds", scale.teacher_d, "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers", *common)))
+        jobs.append(
+            Job(
+                f"teacher-d{scale.teacher_d}-s{seed}",
+                gan_eval("train", "sweep", "--ds", scale.teacher_d, "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers", *common),
+            )
+        )
     joint_seeds = scale.joint_seeds or scale.seeds
     for seed in scale.seeds:
         teacher = f"s{seed}/teachers/teacher-d{scale.teacher_d}.pt"
         losses = "mse,joint" if seed in joint_seeds else "mse"
-        jobs.append(Job(f"students-s{seed}" if seed in joint_seeds else f"mse-s{seed}", gan_eval(
-            "train", "sweep", "--teacher", teacher, "--ds", ",".join(map(str, scale.student_ds)), "--student-losses", losses,
-            "--lambda", scale.lambdas[0], "--seed", seed, "--out", f"s{seed}/students", *common), after=[f"teacher-d{scale.teacher_d}-s{seed}"]))
+        jobs.append(
+            Job(
+                f"students-s{seed}" if seed in joint_seeds else f"mse-s{seed}",
+                gan_eval(
+                    "train",
+                    "sweep",
+                    "--teacher",
+                    teacher,
+                    "--ds",
+                    ",".join(map(str, scale.student_ds)),
+                    "--student-losses",
+                    losses,
+                    "--lambda",
+                    scale.lambdas[0],
+                    "--seed",
+                    seed,
+                    "--out",
+                    f"s{seed}/students",
+                    *common,
+                ),
+                after=[f"teacher-d{scale.teacher_d}-s{seed}"],
+            )
+        )
     for seed in scale.seeds:
-        jobs.append(Job(f"teachers-s{seed}", gan_eval(
-            "train", "sweep", "--ds", ",".join(map(str, others)), "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers", *common),
-            after=[f"teacher-d{scale.teacher_d}-s{seed}"]))
+        jobs.append(
+            Job(
+                f"teachers-s{seed}",
+                gan_eval("train", "sweep", "--ds", ",".join(map(str, others)), "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers", *common),
+                after=[f"teacher-d{scale.teacher_d}-s{seed}"],
+            )
+        )
     for seed in joint_seeds:
         for lam in scale.lambdas[1:]:
-            jobs.append(Job(f"joint-l{lam}-s{seed}", gan_eval(
-                "train", "sweep", "--teacher", f"s{seed}/teachers/teacher-d{scale.teacher_d}.pt", "--ds", ",".join(map(str, scale.lambda_ds or scale.student_ds)),
-                "--student-losses", "joint", "--lambda", lam, "--seed", seed, "--out", f"s{seed}/joint-l{lam}", *common),
-                after=[f"teacher-d{scale.teacher_d}-s{seed}"]))
+            jobs.append(
+                Job(
+                    f"joint-l{lam}-s{seed}",
+                    gan_eval(
+                        "train",
+                        "sweep",
+                        "--teacher",
+                        f"s{seed}/teachers/teacher-d{scale.teacher_d}.pt",
+                        "--ds",
+                        ",".join(map(str, scale.lambda_ds or scale.student_ds)),
+                        "--student-losses",
+                        "joint",
+                        "--lambda",
+                        lam,
+                        "--seed",
+                        seed,
+                        "--out",
+                        f"s{seed}/joint-l{lam}",
+                        *common,
+                    ),
+                    after=[f"teacher-d{scale.teacher_d}-s{seed}"],
+                )
+            )
     for seed in scale.seeds:
         if larger:
-            jobs.append(Job(f"teachers-large-s{seed}", gan_eval(
-                "train", "sweep", "--ds", ",".join(map(str, larger)), "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers-large", *common)))
+            jobs.append(
+                Job(
+                    f"teachers-large-s{seed}",
+                    gan_eval(
+                        "train", "sweep", "--ds", ",".join(map(str, larger)), "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers-large", *common
+                    ),
+                )
+            )
     jobs.append(Job("score-real", gan_eval("score", scale.data, "--out", "real.json", *score)))
     for seed in scale.seeds:
         students = f"students-s{seed}" if seed in joint_seeds else f"mse-s{seed}"
         for folder, after in [("teachers", f"teachers-s{seed}"), ("students", students), ("teachers-large", f"teachers-large-s{seed}")] + [
-                (f"joint-l{lam}", f"joint-l{lam}-s{seed}") for lam in scale.lambdas[1:] if seed in joint_seeds]:
+            (f"joint-l{lam}", f"joint-l{lam}-s{seed}") for lam in scale.lambdas[1:] if seed in joint_seeds
+        ]:
             jobs.append(Job(f"score-{folder}-s{seed}", gan_eval("sweep-score", f"s{seed}/{folder}/sweep.json", *score), after=[after]))
     return scores_first(jobs)
 
@@ -113,14 +191,37 @@ def fixed_teacher_lane(scale: Scale, common: tuple, score: tuple) -> list[Job]:
     d, steps = scale.teacher_d, scale.teacher_steps
     teacher = f"t{steps}/teachers/teacher-d{d}.pt"
     copy = f"mkdir -p t{steps}/teachers && cp -n s0/teachers/teacher-d{d}.pt s0/teachers/teacher-d{d}.json s0/teachers/teacher-d{d}.train.pt t{steps}/teachers/"
-    train = " ".join(gan_eval("train", "sweep", "--ds", d, "--data", scale.data, "--seed", 0, "--out", f"t{steps}/teachers",
-                              *[a if a != scale.steps else steps for a in common]))
-    jobs = [Job(f"teacher-d{d}-{steps}-s0", ["bash", "-c", f"{copy} && {train}"], after=[f"teacher-d{d}-s0"]),
-            Job(f"score-t{steps}", gan_eval("sweep-score", f"t{steps}/teachers/sweep.json", *score), after=[f"teacher-d{d}-{steps}-s0"])]
+    train = " ".join(
+        gan_eval(
+            "train", "sweep", "--ds", d, "--data", scale.data, "--seed", 0, "--out", f"t{steps}/teachers", *[a if a != scale.steps else steps for a in common]
+        )
+    )
+    jobs = [
+        Job(f"teacher-d{d}-{steps}-s0", ["bash", "-c", f"{copy} && {train}"], after=[f"teacher-d{d}-s0"]),
+        Job(f"score-t{steps}", gan_eval("sweep-score", f"t{steps}/teachers/sweep.json", *score), after=[f"teacher-d{d}-{steps}-s0"]),
+    ]
     for seed in scale.seeds:
-        jobs.append(Job(f"mse-t{steps}-s{seed}", gan_eval(
-            "train", "sweep", "--teacher", teacher, "--ds", ",".join(map(str, scale.student_ds)), "--student-losses", "mse",
-            "--seed", seed, "--out", f"m{seed}/students", *common), after=[f"teacher-d{d}-{steps}-s0"]))
+        jobs.append(
+            Job(
+                f"mse-t{steps}-s{seed}",
+                gan_eval(
+                    "train",
+                    "sweep",
+                    "--teacher",
+                    teacher,
+                    "--ds",
+                    ",".join(map(str, scale.student_ds)),
+                    "--student-losses",
+                    "mse",
+                    "--seed",
+                    seed,
+                    "--out",
+                    f"m{seed}/students",
+                    *common,
+                ),
+                after=[f"teacher-d{d}-{steps}-s0"],
+            )
+        )
         jobs.append(Job(f"score-m{seed}", gan_eval("sweep-score", f"m{seed}/students/sweep.json", *score), after=[f"mse-t{steps}-s{seed}"]))
     return jobs
 

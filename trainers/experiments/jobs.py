@@ -76,8 +76,9 @@ def run_jobs(root: Path, jobs: list[Job], workers: int = 2, threads: int = 1, ec
                 code = subprocess.call(job.argv, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=root)
             wall = time.time() - started
             if code == 0:
-                _done_path(root, job.name).write_text(json.dumps(
-                    {"name": job.name, "command": command, "started": started, "wall_s": round(wall, 1), "threads": threads}) + "\n")
+                _done_path(root, job.name).write_text(
+                    json.dumps({"name": job.name, "command": command, "started": started, "wall_s": round(wall, 1), "threads": threads}) + "\n"
+                )
                 echo(f"[done ] {job.name} in {wall:.0f} s")
             else:
                 with lock:

@@ -18,8 +18,14 @@ import scipy.stats
 import torch
 
 #: (column, metric, value key) of every table
-COLUMNS = (("FID", "fid", "fid"), ("IS", "is", "mean"), ("KID", "kid", "mean"), ("precision", "pr", "precision"),
-           ("recall", "pr", "recall"), ("VoL", "laplacian", "mean"))
+COLUMNS = (
+    ("FID", "fid", "fid"),
+    ("IS", "is", "mean"),
+    ("KID", "kid", "mean"),
+    ("precision", "pr", "precision"),
+    ("recall", "pr", "recall"),
+    ("VoL", "laplacian", "mean"),
+)
 
 
 def t_interval(samples: list[float]) -> tuple[float, float, float]:
@@ -74,8 +80,16 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
             if not entry.get("record"):
                 continue
             record = json.loads((manifest_path.parent / entry["record"]).read_text())
-            runs.append({"seed": seed, "folder": f"{top}/{manifest_path.parent.name}", "label": entry["label"], "entry": entry,
-                         "record": record, "checkpoint": manifest_path.parent / entry["checkpoint"]})
+            runs.append(
+                {
+                    "seed": seed,
+                    "folder": f"{top}/{manifest_path.parent.name}",
+                    "label": entry["label"],
+                    "entry": entry,
+                    "record": record,
+                    "checkpoint": manifest_path.parent / entry["checkpoint"],
+                }
+            )
     return runs
 
 
@@ -163,8 +177,10 @@ def write_tables(root: Path, scale: Any) -> str:
         cell = cells[(k, d)]
         first = next(iter(cell.values()))["entry"]
         params = first["parameters"]
-        out.append(f"| {d} | {first['steps']} | {params:,} | {len(cell)} | {fmt(samples(cell, 'fid', 'fid'))} | {fmt(samples(cell, 'is', 'mean'))} | "
-                   f"{fmt(samples(cell, 'kid', 'mean'))} | {fmt(samples(cell, 'laplacian', 'mean'), 4)} |")
+        out.append(
+            f"| {d} | {first['steps']} | {params:,} | {len(cell)} | {fmt(samples(cell, 'fid', 'fid'))} | {fmt(samples(cell, 'is', 'mean'))} | "
+            f"{fmt(samples(cell, 'kid', 'mean'))} | {fmt(samples(cell, 'laplacian', 'mean'), 4)} |"
+        )
 
     # 2. students against scratch
     student_ds = sorted({d for k, d in cells if k == "mse"}, reverse=True)
@@ -203,37 +219,47 @@ def write_tables(root: Path, scale: Any) -> str:
         if ("mse", d) in cells and teacher_cell:
             diffs = paired(cells[("mse", d)], teacher_cell, "fid", "fid")
             mean, low, high = t_interval(diffs)
-            out.append(f"| MSE student as good as the teacher (FID difference, 0 = equal) | {d} | {mean:.3g} | [{low:.3g}, {high:.3g}] | "
-                       f"{'equal within the noise' if low <= 0 <= high else 'worse' if low > 0 else 'better'} |")
+            out.append(
+                f"| MSE student as good as the teacher (FID difference, 0 = equal) | {d} | {mean:.3g} | [{low:.3g}, {high:.3g}] | "
+                f"{'equal within the noise' if low <= 0 <= high else 'worse' if low > 0 else 'better'} |"
+            )
     slopes = []
     for seed in seeds:
-        pts = [(math.log2(d), value(cells[("mse", d)][seed]["record"], "laplacian", "mean")) for d in student_ds
-               if seed in cells.get(("mse", d), {})]
+        pts = [(math.log2(d), value(cells[("mse", d)][seed]["record"], "laplacian", "mean")) for d in student_ds if seed in cells.get(("mse", d), {})]
         pts = [(x, y) for x, y in pts if y is not None]
         if len(pts) >= 2:
             slopes.append(float(np.polyfit([p[0] for p in pts], [p[1] for p in pts], 1)[0]))
     if slopes:
         mean, low, high = t_interval(slopes)
-        out.append(f"| VoL falls with compression (MSE students: slope of VoL per doubling of d, > 0) | {','.join(map(str, student_ds))} | "
-                   f"{mean:.4g} | [{low:.4g}, {high:.4g}] | {verdict(slopes, 'higher')} |")
+        out.append(
+            f"| VoL falls with compression (MSE students: slope of VoL per doubling of d, > 0) | {','.join(map(str, student_ds))} | "
+            f"{mean:.4g} | [{low:.4g}, {high:.4g}] | {verdict(slopes, 'higher')} |"
+        )
     holds = [d for d, v in beats.items() if v == "holds"]
-    out.append(f"\nMSE student beats scratch by its interval at d = {', '.join(map(str, holds)) or 'none'}"
-               f"; not shown at d = {', '.join(str(d) for d, v in beats.items() if v != 'holds') or 'none'} "
-               f"(d without a scratch control: {', '.join(str(d) for d in student_ds if d not in beats) or 'none'}).")
+    out.append(
+        f"\nMSE student beats scratch by its interval at d = {', '.join(map(str, holds)) or 'none'}"
+        f"; not shown at d = {', '.join(str(d) for d, v in beats.items() if v != 'holds') or 'none'} "
+        f"(d without a scratch control: {', '.join(str(d) for d in student_ds if d not in beats) or 'none'})."
+    )
 
     # 4. compression table
     out.append("\n### Compression table (seed-0 checkpoints timed; scores over seeds)\n")
     out.append("| model | parameters | MACs / image | latency / image (1 thread) | × teacher | " + " | ".join(c[0] for c in COLUMNS) + " |")
     out.append("|" + "---|" * (5 + len(COLUMNS)))
-    rows = [(f"teacher ({long_teacher or 'gan'})", (long_teacher or "gan", teacher_d))] + [(f"MSE d={d}", ("mse", d)) for d in student_ds] + [
-        (f"scratch d={d}", ("gan", d)) for d in student_ds if ("gan", d) in cells]
+    rows = (
+        [(f"teacher ({long_teacher or 'gan'})", (long_teacher or "gan", teacher_d))]
+        + [(f"MSE d={d}", ("mse", d)) for d in student_ds]
+        + [(f"scratch d={d}", ("gan", d)) for d in student_ds if ("gan", d) in cells]
+    )
     base = None
     for name, key in rows:
         cell = cells.get(key)
         if not cell:
             continue
         first = cell[min(cell)]
-        arch = Architecture(**first["record"]["inputs"]["generated"].get("architecture", {})) if "architecture" in first["record"]["inputs"]["generated"] else None
+        arch = (
+            Architecture(**first["record"]["inputs"]["generated"].get("architecture", {})) if "architecture" in first["record"]["inputs"]["generated"] else None
+        )
         if arch is None:
             from trainers.checkpoint import read_checkpoint
 
@@ -241,8 +267,11 @@ def write_tables(root: Path, scale: Any) -> str:
         m = measure("generator", arch)
         latency = latency_per_image(first["checkpoint"])
         base = base or latency
-        out.append(f"| {name} | {m['parameters']:,} | {m['macs']:,} | {latency * 1e6:.0f} µs | {latency / base:.2f} | "
-                   + " | ".join(fmt(samples(cell, metric, key2)) for _, metric, key2 in COLUMNS) + " |")
+        out.append(
+            f"| {name} | {m['parameters']:,} | {m['macs']:,} | {latency * 1e6:.0f} µs | {latency / base:.2f} | "
+            + " | ".join(fmt(samples(cell, metric, key2)) for _, metric, key2 in COLUMNS)
+            + " |"
+        )
 
     # 5. wall times
     from .jobs import wall_times

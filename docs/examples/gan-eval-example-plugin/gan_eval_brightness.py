@@ -1,4 +1,5 @@
 """Mean brightness: a complete gan-eval metric plugin (see docs/writing-a-metric-plugin.md)."""
+
 import gan_eval
 
 

@@ -1,4 +1,5 @@
 """Test plugin: a metric with a direction (so "best" marks show) and a well-behaved section."""
+
 import gan_eval
 from gan_eval.report import ReportSection, Table
 

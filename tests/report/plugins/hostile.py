@@ -1,4 +1,5 @@
 """Test plugin: a report section full of markup, and one that crashes."""
+
 import gan_eval
 from gan_eval.report import Figure, ReportSection, Table, Text
 
@@ -12,7 +13,7 @@ class Hostile(ReportSection):
 
     def blocks(self, runs):
         png = b"\x89PNG\r\n\x1a\n"  # a figure's bytes are embedded as data:, never as markup
-        return [Text(f"text {EVIL}"), Table([f"head {EVIL}"], [[f"cell {EVIL}"]]), Figure(png, caption=f"caption {EVIL}", alt=f'alt" onerror="alert(2)')]
+        return [Text(f"text {EVIL}"), Table([f"head {EVIL}"], [[f"cell {EVIL}"]]), Figure(png, caption=f"caption {EVIL}", alt='alt" onerror="alert(2)')]
 
 
 class Broken(ReportSection):
