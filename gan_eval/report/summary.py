@@ -39,6 +39,10 @@ class Cell:
     value: float | None
     best: bool = False
     other: dict[str, float] = field(default_factory=dict)
+    #: The value's confidence interval (low, high), when the run recorded one.
+    interval: tuple[float, float] | None = None
+    #: Best value, but its interval overlaps another run's: not distinguishable from it.
+    tied: bool = False
 
 
 @dataclass
@@ -74,6 +78,15 @@ def best_indices(values: Sequence[float | None], higher_is_better: bool | None) 
     return {i for i, v in finite if v == best}
 
 
+def tied_with(best: int, intervals: Sequence[tuple[float, float] | None]) -> set[int]:
+    """Runs whose interval overlaps the best run's: the data cannot tell them apart. Empty when the
+    best run has no interval (then the plain best value is marked, as without intervals)."""
+    mine = intervals[best]
+    if mine is None:
+        return set()
+    return {i for i, other in enumerate(intervals) if i != best and other is not None and other[0] <= mine[1] and mine[0] <= other[1]}
+
+
 def build_summary(runs: Sequence[ReportRun]) -> Summary:
     names = summary_metric_names(list(runs))
     columns = [_column(runs, name) for name in names]
@@ -93,11 +106,19 @@ def build_summary(runs: Sequence[ReportRun]) -> Summary:
             result = run.result(column.name)
             shown: dict[str, Any] = dict(result.get("values", {})) if result else {}
             primary = shown.pop(column.primary, None) if column.primary else None
-            cells.append(Cell(float(primary) if isinstance(primary, (int, float)) else None, other=shown))
+            found = ((result or {}).get("intervals") or {}).get(column.primary or "")
+            interval = (float(found["low"]), float(found["high"])) if isinstance(found, dict) and "low" in found else None
+            cells.append(Cell(float(primary) if isinstance(primary, (int, float)) else None, other=shown, interval=interval))
         rows.append(SummaryRow(run.label, str(run.generated.get("spec", "")), run.generated.get("count"), {key: run.fact(key) for key in facts}, cells))
     for j, column in enumerate(columns):
+        intervals = [row.cells[j].interval for row in rows]
         for i in best_indices([row.cells[j].value for row in rows], column.higher_is_better):
-            rows[i].cells[j].best = True
+            tied = tied_with(i, intervals)
+            if tied:  # the best value's interval overlaps others': a tie, not a winner
+                for k in {i, *tied}:
+                    rows[k].cells[j].tied = True
+            else:
+                rows[i].cells[j].best = True
     return Summary(facts, columns, rows, common)
 
 

@@ -67,3 +67,22 @@ def test_facts_all_runs_share_move_under_the_table():
     summary = build_summary(runs)
     assert summary.facts == ["d", "dataset"]  # teacher parameters live in the reproducibility block
     assert summary.common == {"arch": "dcgan"}
+
+
+def test_best_is_marked_only_when_its_interval_overlaps_no_other():
+    from gan_eval.report.summary import tied_with
+
+    assert tied_with(0, [(1.0, 2.0), (2.5, 3.0), (1.9, 4.0)]) == {2}
+    assert tied_with(0, [(1.0, 2.0), (2.5, 3.0)]) == set()
+    assert tied_with(0, [None, (0.0, 9.0)]) == set()  # no interval: the plain best value is marked
+
+
+def test_overlapping_intervals_make_a_tie_and_separate_ones_a_winner():
+    def run(label, value, low, high):
+        result = {**_result("fid@x", value, False), "intervals": {"score": {"low": low, "high": high, "level": 0.95}}}
+        return ReportRun(label, _record([result]), label)
+
+    tied = build_summary([run("a", 10.0, 9.0, 11.0), run("b", 10.5, 10.2, 12.0)])
+    assert [row.cells[0].tied for row in tied.rows] == [True, True] and not any(row.cells[0].best for row in tied.rows)
+    clear = build_summary([run("a", 10.0, 9.0, 11.0), run("b", 20.0, 18.0, 22.0)])
+    assert [row.cells[0].best for row in clear.rows] == [True, False] and clear.rows[0].cells[0].interval == (9.0, 11.0)
