@@ -12,7 +12,7 @@ import hashlib
 import json
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -329,7 +329,6 @@ class Evaluator:
             ci=float(ci),
         )
         self.value_range, self.layout = value_range, layout
-        self._reference_input = reference
         ref_spec, self._ref_source = _spec_and_source(reference, "reference", self.config.ref_options(), latent=None, count=None)
         self.config.reference = ref_spec
         self._job: Job | None = None
@@ -418,17 +417,6 @@ def _current_session(device: torch.device) -> "distributed.Session | None":
 
 
 # --- features and statistics ------------------------------------------------------------------------------
-@dataclass
-class Features:
-    """An extractor's outputs for every image of a source, with what identifies them."""
-
-    outputs: dict[str, np.ndarray]
-    extractor: dict[str, Any]
-    source: dict[str, Any]
-    labels: np.ndarray | None = None
-    names: list[str] = field(default_factory=list)
-
-
 def reference_statistics(
     reference: Input,
     out: str | Path,
@@ -715,7 +703,6 @@ def verify_record(
 
 __all__ = [
     "Evaluator",
-    "Features",
     "PlannedOutputs",
     "Result",
     "compare",
