@@ -147,3 +147,31 @@ def test_the_training_loop_example_in_the_docs_runs():
     torch.manual_seed(0)
     best, state = example["train"](example["TinyGenerator"](), steps=4, every=2, num=64)
     assert np.isfinite(best) and best > 0 and set(state) == {"net.0.weight", "net.0.bias"}
+
+
+def test_plugins_lists_every_parameter_with_type_default_and_meaning(run_cli):
+    result = run_cli("plugins")
+    assert result.exit_code == 0, result.output
+    assert "-O kid.subsets=<int>  (default 100)" in result.output
+    assert "-O inception.weights=<str>" in result.output
+    listed = json.loads(run_cli("plugins", "--json").stdout)
+    items = {item["name"]: item for plugin in listed for item in plugin["items"]}
+    assert {p["name"] for p in items["kid"]["params"]} >= {"subsets", "subset_size", "seed"}
+    assert {o["name"] for o in items["folder"]["source_options"]} == {"layout"}
+
+
+def test_a_plugin_class_missing_a_method_fails_at_registration_naming_the_plugin(tmp_path, run_cli):
+    plugin = tmp_path / "half_done.py"
+    plugin.write_text(
+        "import gan_eval\n\n"
+        "class Half(gan_eval.Metric):\n"
+        "    name, primary = 'half', 'x'\n\n"
+        "    def state_spec(self):\n"
+        "        return {}\n\n"
+        "@gan_eval.hookimpl\n"
+        "def register_metrics():\n"
+        "    return [Half]\n"
+    )
+    result = run_cli("plugins", "--plugin", plugin)
+    assert result.exit_code == 4 and "plugin 'half_done'" in result.output
+    assert "leaves abstract method(s) unimplemented: compute, update" in result.output and "Traceback" not in result.output
