@@ -13,7 +13,7 @@ from .metric import Metric  # noqa: E402
 from .params import Param  # noqa: E402
 from .source import Batch, Skip, Source, SourceOptions  # noqa: E402
 from .state import State  # noqa: E402
-from .api import Evaluator, Result, evaluate, reference_statistics, verify_record  # noqa: E402
+from .api import Evaluator, Result, evaluate, features, reference_statistics, verify_record  # noqa: E402
 
 __all__ = [
     "Batch",
@@ -33,6 +33,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "evaluate",
+    "features",
     "hookimpl",
     "reference_statistics",
     "verify_record",

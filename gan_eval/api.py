@@ -27,6 +27,7 @@ from .memory import GeneratorSource, TensorSource, to_rgb_batch
 from .plugins import Registry, load_registry
 from .record import build_record, now
 from .scoring import AUTO, Job, ScoreConfig, ScoreOutcome, default_resamples, in_numerics, score
+from .metric import Metric
 from .source import Batch, Source, SourceOptions
 
 #: What ``generated`` / ``reference`` may be: a spec string, images, a Source, or a generator callable.
@@ -417,6 +418,96 @@ def _current_session(device: torch.device) -> "distributed.Session | None":
 
 
 # --- features and statistics ------------------------------------------------------------------------------
+class _Rows(Metric):
+    """Collects an extractor's outputs row by row (the engine's state machinery does the rest)."""
+
+    name, primary, reference = "rows", "count", "unused"
+
+    def __init__(self, outputs: frozenset[str]):
+        super().__init__()
+        self.requires = frozenset({"features"}) | (outputs & {"logits"})  # type: ignore[misc]
+
+    def state_spec(self) -> dict[str, Any]:
+        return {name: "cat" for name in (*sorted(self.requires), "labels")}
+
+    def update(self, state: Any, inputs: Mapping[str, torch.Tensor]) -> None:
+        for name in self.requires:
+            state.append(name, inputs[name].detach().float().cpu())
+        if "labels" in inputs:
+            state.append("labels", inputs["labels"].cpu())
+
+    def compute(self, generated: Any, reference: Any) -> dict[str, float]:
+        return {"count": float(len(generated.get("features")))}
+
+
+def features(
+    source: Input,
+    out: str | Path | None = None,
+    *,
+    extractor: str = AUTO,
+    options: Mapping[str, Any] | None = None,
+    device: str = "auto",
+    batch_size: int = 64,
+    limit: int | None = None,
+    source_options: Mapping[str, Any] | None = None,
+    fast: bool = False,
+    progress: bool = False,
+    plugins: Sequence[str] = (),
+    registry: Registry | None = None,
+) -> dict[str, Any]:
+    """The extractor's outputs (``features``, ``logits`` when it gives them) and the labels of every
+    image of ``source``; with ``out``, also written as a feature file (gan_eval/features_file.py) that
+    other tools read and ``features:OUT`` scores again."""
+    from .atomic import atomic_write_bytes
+    from .features_file import features_bytes
+    from .scoring import input_record, select_extractor, selection_info
+
+    registry = registry or load_registry(plugins)
+    _, extractor_params = split_options(registry, options)
+    extra = {str(k): str(v) for k, v in (source_options or {}).items() if k not in _SHARED_OPTIONS}
+    config = ScoreConfig(
+        generated="",
+        extractor=extractor,
+        extractor_params=extractor_params,
+        batch_size=int(batch_size),
+        device=device,
+        source_options={"limit": limit, "extra": extra},
+        numerics="fast" if fast else "exact",
+        bootstrap=0,
+        use_cache=False,
+    )
+    if out is not None:
+        planned_outputs(out=str(out), inputs=[source if isinstance(source, str) else None])
+    spec, opened = _spec_and_source(source, "source", config.options(), latent=None, count=None)
+    with preserved_caller_state(), in_numerics(config):
+        from .engine import run_pass
+        from .scoring import resolve_device
+        from .specs import open_source
+
+        opened = opened or open_source(registry, str(spec), config.options())
+        dev = resolve_device(device)
+        chosen = select_extractor(registry, extractor, extractor_params.get(extractor, {}), selection_info(opened, None), dev, params_by_name=extractor_params)
+        unused = set(extractor_params) - {chosen.name}
+        if unused:
+            raise UsageError(f"-O {', '.join(sorted(unused))}: not the extractor used ({chosen.name})")
+        collector = _Rows(chosen.outputs)
+        result = run_pass(
+            opened,
+            [Bound("rows", collector, chosen)],
+            batch_size=int(batch_size),
+            device=dev,
+            progress=(progress_bars(progress) or (lambda *_: None))(opened.spec, len(opened)) if progress else None,
+        )
+        state = result.states["rows"]
+        outputs = {name: array for name in sorted(collector.requires) if (array := state.numpy(name)) is not None}
+        labels = state.numpy("labels")
+        record = input_record(opened, result)
+        identity = chosen.identity()
+    if out is not None:
+        atomic_write_bytes(out, features_bytes(outputs, extractor=identity, source=record, labels=labels))
+    return {"outputs": outputs, "labels": labels, "extractor": identity, "source": record, "path": str(out) if out else None}
+
+
 def reference_statistics(
     reference: Input,
     out: str | Path,
@@ -703,6 +794,7 @@ def verify_record(
 
 __all__ = [
     "Evaluator",
+    "features",
     "PlannedOutputs",
     "Result",
     "compare",

@@ -69,11 +69,11 @@ class _LoadedBatch(Batch):
     rather than pickled), pinned by the loader's pinning thread when a GPU runs the network."""
 
     def pin_memory(self) -> "_LoadedBatch":
-        return _LoadedBatch(self.images.pin_memory(), self.skipped, self.labels)  # type: ignore[attr-defined]  # a tensor here
+        return _LoadedBatch(self.images.pin_memory(), self.skipped, self.labels, self.outputs, self.outputs_of)  # type: ignore[attr-defined]  # a tensor here
 
 
 def _collate(batch: Batch) -> Batch:
-    return _LoadedBatch(torch.from_numpy(np.ascontiguousarray(batch.images)), batch.skipped, batch.labels)  # type: ignore[arg-type]
+    return _LoadedBatch(torch.from_numpy(np.ascontiguousarray(batch.images)), batch.skipped, batch.labels, batch.outputs, batch.outputs_of)  # type: ignore[arg-type]
 
 
 def resolve_workers(workers: int | str, device: torch.device | str = "cpu") -> int:
@@ -225,7 +225,12 @@ def accumulate(
     outputs: dict[int, dict[str, torch.Tensor]] = {}
     for b in bound:
         if b.extractor is not None and id(b.extractor) not in outputs:
-            outputs[id(b.extractor)] = extract(b.extractor, images)
+            if batch.outputs is not None:  # outputs computed earlier (features: files): never re-run
+                if b.extractor.name != batch.outputs_of:
+                    raise GanEvalError(f"the input holds {batch.outputs_of} features, not {b.extractor.name}'s: {b.key} cannot use them")
+                outputs[id(b.extractor)] = {name: torch.as_tensor(value).to(device) for name, value in batch.outputs.items()}
+            else:
+                outputs[id(b.extractor)] = extract(b.extractor, images)
     for b in bound:
         inputs = {**shared, **outputs[id(b.extractor)]} if b.extractor is not None else shared
         state = states[b.key]

@@ -307,6 +307,7 @@ class Job:
         if default_extractor is not None:
             extractors[default_extractor.name] = default_extractor
         self._check_extractor_params(extractors)
+        self._check_precomputed(extractors, [classes[name] for name, _ in parsed])
         self.extractors = extractors
         bound: list[Bound] = []
         for (name, ext_name), spec in zip(parsed, specs):
@@ -358,6 +359,9 @@ class Job:
             if recorded is not None:  # the statistics fix the feature space: the file's extractor wins
                 self.notes.append(f"--extractor auto: using {recorded!r}, the extractor {self.ref_stats.path} was made with")
                 name = recorded
+        recorded_outputs = getattr(self.generated, "outputs_identity", None) if self.generated is not None else None
+        if name == AUTO and recorded_outputs is not None:  # features: the file's extractor made them
+            name = str(recorded_outputs.get("extractor"))
         if name != AUTO:
             return self._extractor(name)
         generated, reference = (self.generated, self.reference) if self.generated is not None else (self.reference, None)
@@ -367,6 +371,23 @@ class Job:
 
     def _extractor(self, name: str) -> FeatureExtractor:
         return select_extractor(self.registry, name, self.config.extractor_params.get(name, {}), SourceInfo(), self.device)
+
+    def _check_precomputed(self, extractors: Mapping[str, FeatureExtractor], classes: list[type[Metric]]) -> None:
+        """A source of earlier extractor outputs (``features:``) serves only metrics of that extractor,
+        and only if this run's extractor is the same one (weights, profile, parameters)."""
+        for source in (self.generated, self.reference):
+            recorded = getattr(source, "outputs_identity", None) if source is not None else None
+            if recorded is None or source is None:
+                continue
+            if any(not cls.requires & FEATURE_INPUTS for cls in classes):
+                raise UsageError(f"{source.spec} holds extractor outputs, not images: metrics that read images cannot use it")
+            name = recorded.get("extractor")
+            current = extractors.get(str(name))
+            if current is None or stats_files.comparable(current.identity()) != stats_files.comparable(recorded):
+                raise UsageError(
+                    f"{source.spec} holds features of {stats_files.summary(recorded)}, this run uses "
+                    f"{stats_files.summary(current.identity()) if current else 'other extractors'}: they are not comparable"
+                )
 
     def _check_extractor_params(self, used: Mapping[str, FeatureExtractor]) -> None:
         """An ``-O EXTRACTOR.PARAM`` for an extractor this run does not use is an error, never ignored."""

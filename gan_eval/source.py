@@ -53,6 +53,10 @@ class Batch:
     #: Integer class labels, one per image, for sources that know them (datasets, class folders,
     #: conditional generators); metrics that use them (per-class FID, Vendi) read ``inputs["labels"]``.
     labels: np.ndarray | None = None
+    #: Extractor outputs computed earlier (a ``features:`` file): ``{"features": N×D, ...}`` of the
+    #: extractor named ``outputs_of``, used instead of running it; ``images`` are then placeholders.
+    outputs: dict[str, np.ndarray] | None = None
+    outputs_of: str | None = None
 
 
 class Source(ABC):
@@ -67,6 +71,9 @@ class Source(ABC):
     #: The ``--source-option KEY=VALUE`` keys this kind reads, with a one-line meaning each. A key
     #: that no source of a run reads is an error listing these (a typo never silently does nothing).
     extra_options: ClassVar[Mapping[str, str]] = {}
+    #: For sources of extractor outputs computed earlier (``features:``): the identity of the
+    #: extractor that made them. A run then binds that extractor and checks it is the same.
+    outputs_identity: dict[str, Any] | None = None
 
     def __init__(self, target: str, options: SourceOptions):
         self.target = target

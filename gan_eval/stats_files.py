@@ -274,9 +274,9 @@ def _own_state(stats: StatsFile, b: Bound) -> State | None:
                 f"{stats.path}: {b.key} was recorded with {field_name} {entry.get(field_name)!r}, this run uses {value!r} (re-create the file with the same -O options)"
             )
     identity = b.extractor.identity() if b.extractor is not None else None
-    if b.metric.requires & FEATURE_INPUTS and _comparable(entry.get("extractor")) != _comparable(identity):
+    if b.metric.requires & FEATURE_INPUTS and comparable(entry.get("extractor")) != comparable(identity):
         raise UsageError(
-            f"{stats.path} was made with extractor {_summary(entry.get('extractor'))}, this run uses {_summary(identity)}: "
+            f"{stats.path} was made with extractor {summary(entry.get('extractor'))}, this run uses {summary(identity)}: "
             "features from different extractors, weights or preprocessing cannot be compared (pass the same --extractor and -O options)"
         )
     return b.metric.state_from_arrays(stats.arrays.get(b.key, {}), f"{stats.path} ({b.key})")
@@ -321,11 +321,11 @@ def input_record(stats: StatsFile, result: PassResult | None) -> dict[str, Any]:
     }
 
 
-def _comparable(identity: dict[str, Any] | None) -> str:
+def comparable(identity: dict[str, Any] | None) -> str:
     return json.dumps(identity, sort_keys=True, default=str)
 
 
-def _summary(identity: dict[str, Any] | None) -> str:
+def summary(identity: dict[str, Any] | None) -> str:
     if not identity:
         return "none"
     parts = [str(identity.get("extractor"))]

@@ -178,24 +178,55 @@ class FrechetDistance(Metric):
     reference = "required"
     primary = "fid"
     higher_is_better = False
-    state_params = frozenset()  # parameters act in compute() only: the reference state does not depend on them
+    state_params = frozenset({"per_class"})  # the others act in compute() only: the reference state does not depend on them
     params = {
+        "per_class": Param(
+            False,
+            "also report intra-class FID: the mean over classes of FID within each class, per-class values in details (needs labels: datasets, conditional generators)",
+        ),
         "curve": Param(False, "also record FID against N (nested subsets of the state's blocks, log grid, with intervals)"),
         "curve_resamples": Param(100, "bootstrap resamples per point of the curve"),
         "seed": Param(0, "seed of the curve's bootstrap (the run's --seed unless given)"),
     }
 
     def state_spec(self):
-        return STATE_SPEC
+        return {**STATE_SPEC, "rows": "cat", "labels": "cat"} if self.p["per_class"] else STATE_SPEC
 
     def update(self, state, inputs):
         x = inputs["features"].to(torch.float64)
         state.add("count", float(x.shape[0]))
         state.add("sum", x.sum(dim=0))
         state.add("outer", x.T @ x)
+        if self.p["per_class"]:
+            if "labels" not in inputs:
+                raise GanEvalError("fid: per_class=true needs class labels, and this source has none (datasets and conditional generators give them)")
+            state.append("rows", inputs["features"].detach().float())
+            state.append("labels", inputs["labels"].to(torch.int64))
 
     def compute(self, generated, reference):
-        return {"fid": max(self.raw_fid(generated, reference), 0.0)}
+        values = {"fid": max(self.raw_fid(generated, reference), 0.0)}
+        if self.p["per_class"]:
+            per_class = self.per_class_fid(generated, reference)
+            if per_class:
+                values["fid_class_mean"] = float(np.mean(list(per_class.values())))
+        return values
+
+    def per_class_fid(self, generated, reference) -> dict[str, float]:
+        """Intra-class FID: FID between the generated and the reference images of each class present
+        in both with at least 2 images each (classes with fewer are left out, with a warning)."""
+        x, a, y, b = generated.numpy("rows"), generated.numpy("labels"), reference.numpy("rows"), reference.numpy("labels")
+        if x is None or y is None or a is None or b is None:
+            return {}
+        out, skipped = {}, []
+        for label in sorted(set(a.tolist()) | set(b.tolist())):
+            gen, ref = x[a == label].astype(np.float64), y[b == label].astype(np.float64)
+            if len(gen) < 2 or len(ref) < 2:
+                skipped.append(str(label))
+                continue
+            out[str(label)] = max(frechet_distance(gen.mean(0), np.cov(gen, rowvar=False), ref.mean(0), np.cov(ref, rowvar=False)), 0.0)
+        if skipped:
+            warnings.warn(f"per-class FID leaves out class(es) {', '.join(skipped)}: fewer than 2 images in a set", stacklevel=2)
+        return out
 
     def raw_fid(self, generated, reference, *, warn: bool = True) -> float:
         """FID before clamping at 0 (round-off can make it slightly negative for near-identical sets)."""
@@ -219,6 +250,8 @@ class FrechetDistance(Metric):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             details = {"raw_fid": self.raw_fid(generated, reference, warn=False)}
+            if self.p["per_class"]:
+                details["per_class"] = self.per_class_fid(generated, reference)
             if self.p["curve"]:
                 from gan_eval_plugins.fid_curve import fid_curve
 

@@ -82,13 +82,14 @@ def main() -> None:
 
 
 from .compare import compare_command  # noqa: E402
+from .features import features_command  # noqa: E402
 from .plugins_command import plugins_command  # noqa: E402
 from .report import report_command  # noqa: E402
 from .score import score_command, verify_command  # noqa: E402
 from .stats import stats_command  # noqa: E402
 from .weights import weights_command  # noqa: E402
 
-for _command in (compare_command, plugins_command, report_command, score_command, stats_command, verify_command, weights_command):
+for _command in (compare_command, features_command, plugins_command, report_command, score_command, stats_command, verify_command, weights_command):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -159,7 +159,8 @@ class _GrayStackSource(Source):
 
     def read(self, start: int, stop: int) -> Batch:
         chunk = self.images[start:stop]
-        return Batch(np.ascontiguousarray(np.repeat(chunk[:, None], 3, axis=1)))
+        labels = getattr(self, "labels", None)  # datasets know their classes: metrics may use them (inputs["labels"])
+        return Batch(np.ascontiguousarray(np.repeat(chunk[:, None], 3, axis=1)), labels=None if labels is None else np.asarray(labels[start:stop], np.int64))
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:

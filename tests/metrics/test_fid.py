@@ -261,3 +261,51 @@ def test_the_sample_size_curve_is_on_a_log_grid_with_intervals():
             assert low < high
     # without blocks there is no curve, and it says why
     assert "why_empty" in metric.details(state_of(gaussian_features(100, 4, 1)), state_of(gaussian_features(100, 4, 2)))["curve"]
+
+
+def test_per_class_fid_is_the_mean_of_fid_within_each_class(run_cli):
+    import json
+
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    result = run_cli(
+        "score",
+        "dataset:mnist5k:test",
+        "--ref",
+        "dataset:mnist5k:train",
+        "--limit",
+        "300",
+        "--limit-ref",
+        "400",
+        "-m",
+        "fid",
+        "-O",
+        "fid.per_class=true",
+        "--json",
+        "-q",
+        "--device",
+        "cpu",
+    )
+    assert result.exit_code == 0, result.output
+    (fid,) = json.loads(result.stdout)["results"]
+    per_class = fid["details"]["per_class"]
+    assert set(per_class) == {str(c) for c in range(10)}
+    assert fid["values"]["fid_class_mean"] == pytest.approx(np.mean(list(per_class.values())), rel=1e-12)
+    assert fid["values"]["fid_class_mean"] > fid["values"]["fid"]  # within a class the sets differ more than overall
+
+    import gan_eval
+
+    feats = gan_eval.features("dataset:mnist5k:test", extractor="mnist-cnn", limit=300)
+    ref = gan_eval.features("dataset:mnist5k:train", extractor="mnist-cnn", limit=400)
+    x, a = feats["outputs"]["features"].astype(np.float64), feats["labels"]
+    y, b = ref["outputs"]["features"].astype(np.float64), ref["labels"]
+    theirs = calculate_frechet_distance(x[a == 3].mean(0), np.cov(x[a == 3], rowvar=False), y[b == 3].mean(0), np.cov(y[b == 3], rowvar=False))
+    assert per_class["3"] == pytest.approx(theirs, rel=1e-6)
+
+
+def test_per_class_fid_without_labels_says_so(run_cli, tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).integers(0, 255, (40, 28, 28), dtype=np.uint8))
+    result = run_cli(
+        "score", tmp_path / "x.npy", "--ref", "dataset:mnist5k:train", "--limit-ref", "50", "-m", "fid", "-O", "fid.per_class=true", "-q", "--device", "cpu"
+    )
+    assert result.exit_code != 0 and "per_class=true needs class labels" in result.output
