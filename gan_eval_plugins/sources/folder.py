@@ -53,6 +53,19 @@ def decode(path: Path, value_range: str | None = None, layout: str | None = None
     return decoding.decode(data, where, value_range, layout)
 
 
+def class_labels(root: Path, files: list[Path]) -> tuple[list[str], np.ndarray | None]:
+    """Class-subfolder layout (``root/CLASS/...``, ImageFolder's convention): the sorted class names and
+    each file's class index, when every file lies in one of at least two first-level subfolders."""
+    tops = [path.relative_to(root).parts for path in files]
+    if any(len(parts) < 2 for parts in tops):
+        return [], None
+    classes = sorted({parts[0] for parts in tops})
+    if len(classes) < 2:
+        return [], None
+    index = {name: i for i, name in enumerate(classes)}
+    return classes, np.array([index[parts[0]] for parts in tops], dtype=np.int64)
+
+
 class FolderSource(Source):
     kind = "folder"
     extra_options = {"layout": "layout of .npy files in the folder when ambiguous: chw or hwc"}
@@ -68,6 +81,7 @@ class FolderSource(Source):
         if not files:
             raise InputError(display_name(target), f"folder contains no image files (looked for {', '.join(sorted(EXTENSIONS))}, recursively)")
         self.files = files[: options.limit] if options.limit else files
+        self.classes, self.labels = class_labels(self.root, self.files)
         self.layout = options.extra.get("layout")
         self._size: tuple[int, int] | None = None
         self._first: Path | None = None
@@ -198,7 +212,9 @@ class FolderSource(Source):
                 continue
             images.append(image)
         array = np.stack(images) if images else np.zeros((0, 3, *size), np.uint8)
-        return Batch(array, [skip for _, skip in sorted(skipped, key=lambda pair: pair[0])])
+        kept = sorted(set(range(start, stop)) - {index for index, _ in skipped})
+        labels = None if self.labels is None else self.labels[kept]
+        return Batch(array, [skip for _, skip in sorted(skipped, key=lambda pair: pair[0])], labels=labels)
 
     # -- fingerprint ---------------------------------------------------------------------------------
 
@@ -233,6 +249,8 @@ class FolderSource(Source):
         info = {"kind": self.kind, "spec": self.spec, "count": len(self), "height": height, "width": width, "channels": self._first_channels}
         if self._value_range() is not None:
             info["value_range"] = self._value_range()
+        if self.classes:
+            info["classes"] = self.classes
         return info
 
     def __getstate__(self) -> dict[str, Any]:

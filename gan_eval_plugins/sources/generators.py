@@ -48,6 +48,19 @@ def block_latents(seed: int, block: int, shape: tuple[int, ...]) -> torch.Tensor
     return torch.randn((BLOCK, *shape), generator=rng)
 
 
+def parse_classes(text: str | None, where: str) -> int | None:
+    """``--source-option classes=K`` (K ≥ 2), or None."""
+    if text is None:
+        return None
+    try:
+        classes = int(text)
+    except ValueError:
+        classes = 0
+    if classes < 2:
+        raise InputError(where, f"--source-option classes={text!r} must be a whole number of classes, at least 2")
+    return classes
+
+
 def parse_latent_shape(text: str, where: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
@@ -59,7 +72,11 @@ def parse_latent_shape(text: str, where: str) -> tuple[int, ...]:
 
 
 class _SampledSource(Source):
-    extra_options = {"device": "torch device the generator runs on (default cpu)", "latent": "latent shape the generator takes, e.g. 100 or 100,1,1"}
+    extra_options = {
+        "device": "torch device the generator runs on (default cpu)",
+        "latent": "latent shape the generator takes, e.g. 100 or 100,1,1",
+        "classes": "K for a conditional generator: it is called as f(z, labels) with labels drawn uniformly from 0..K-1 per image (seeded), passed on to per-class metrics",
+    }
     """Shared machinery: exact counts, block-wise latents, output checks and uint8 conversion."""
 
     value_range = "-1,1"
@@ -72,7 +89,15 @@ class _SampledSource(Source):
         self.count = min(count, options.limit) if options.limit else count
         self.seed = options.seed
         self.device = torch.device(options.extra.get("device", "cpu"))
+        self.classes = parse_classes(options.extra.get("classes"), self.spec)
         self._blocks: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def block_labels(self, block: int) -> torch.Tensor | None:
+        """The class of each image of a block (conditional generators), seeded by (seed, block) alone."""
+        if self.classes is None:
+            return None
+        rng = torch.Generator(device="cpu").manual_seed(block_seed(self.seed, block) ^ 0x5EED_C1A55)
+        return torch.randint(0, self.classes, (BLOCK,), generator=rng)
 
     # subclasses: produce the raw output (tensor or array, N×C×H×W) of one whole block
     def _generate(self, block: int) -> Any:
@@ -115,11 +140,14 @@ class _SampledSource(Source):
         stop = min(stop, self.count)
         if start >= stop:
             return Batch(np.zeros((0, 3, *self._shape()[1:]), np.uint8))
-        parts = []
+        parts, labels = [], []
         for block in range(start // BLOCK, (stop - 1) // BLOCK + 1):
             lo, hi = max(start, block * BLOCK) - block * BLOCK, min(stop, (block + 1) * BLOCK) - block * BLOCK
             parts.append(self._block(block)[lo:hi])
-        return Batch(np.concatenate(parts))
+            drawn = self.block_labels(block)
+            if drawn is not None:
+                labels.append(drawn[lo:hi].numpy())
+        return Batch(np.concatenate(parts), labels=np.concatenate(labels) if labels else None)
 
     def _shape(self) -> tuple[int, int, int]:
         """(native channels, height, width)."""
@@ -210,7 +238,11 @@ class CallableSource(_SampledSource):
     def _generate(self, block: int) -> Any:
         try:
             if self.latent_shape is not None:
-                return self.function(block_latents(self.seed, block, self.latent_shape))
+                z = block_latents(self.seed, block, self.latent_shape)
+                labels = self.block_labels(block)
+                return self.function(z) if labels is None else self.function(z, labels)
+            if self.classes is not None:
+                raise InputError(self.spec, "--source-option classes=K needs latent=SHAPE: a conditional generator is called as f(z, labels)")
             return self.function(block_seed(self.seed, block), BLOCK)
         except Exception as exc:
             raise InputError(self.spec, f"the generator function raised {type(exc).__name__}: {exc}") from None
