@@ -460,6 +460,7 @@ def features(
     other tools read and ``features:OUT`` scores again."""
     from .atomic import atomic_write_bytes
     from .features_file import features_bytes
+    from .reading import display_name
     from .scoring import input_record, select_extractor, selection_info
 
     registry = registry or load_registry(plugins)
@@ -503,9 +504,13 @@ def features(
         labels = state.numpy("labels")
         record = input_record(opened, result)
         identity = chosen.identity()
+        names = opened.item_names()
+        if names is not None:  # the rows' items: every name but those skipped (--skip-bad)
+            skipped = {s.item for s in result.skipped}
+            names = [n for n in names if n not in skipped and display_name(Path(opened.target) / n) not in skipped]
     if out is not None:
-        atomic_write_bytes(out, features_bytes(outputs, extractor=identity, source=record, labels=labels))
-    return {"outputs": outputs, "labels": labels, "extractor": identity, "source": record, "path": str(out) if out else None}
+        atomic_write_bytes(out, features_bytes(outputs, extractor=identity, source=record, labels=labels, names=names))
+    return {"outputs": outputs, "labels": labels, "names": names, "extractor": identity, "source": record, "path": str(out) if out else None}
 
 
 def reference_statistics(

@@ -3,7 +3,8 @@ of a source, with what identifies them, so that other tools can check our number
 score them again (the ``features:`` source) without the network.
 
 Format ``gan-eval-features/1``: an ``.npz`` with ``features`` (N×D float32), ``logits`` when the
-extractor gives them, ``labels`` (int64) when the source knows them, and ``__header__`` (JSON as
+extractor gives them, ``labels`` (int64) when the source knows them, ``names`` (each item's name, e.g. a
+folder's relative paths) when it has them, and ``__header__`` (JSON as
 uint8): the extractor's identity and the source's spec, fingerprint and count. Read with
 ``allow_pickle=False``.
 """
@@ -25,11 +26,20 @@ HEADER = "__header__"
 OUTPUTS = ("features", "logits")
 
 
-def features_bytes(outputs: Mapping[str, np.ndarray], *, extractor: dict[str, Any], source: dict[str, Any], labels: np.ndarray | None = None) -> bytes:
+def features_bytes(
+    outputs: Mapping[str, np.ndarray],
+    *,
+    extractor: dict[str, Any],
+    source: dict[str, Any],
+    labels: np.ndarray | None = None,
+    names: list[str] | None = None,
+) -> bytes:
     header = {"format": FORMAT, "extractor": extractor, "source": source}
     arrays = {HEADER: np.frombuffer(json.dumps(header, default=str).encode(), dtype=np.uint8), **{k: np.asarray(v) for k, v in outputs.items()}}
     if labels is not None:
         arrays["labels"] = np.asarray(labels, dtype=np.int64)
+    if names is not None and len(names) == len(outputs["features"]):
+        arrays["names"] = np.array(names, dtype=str)  # a unicode array: readable without pickle
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first keyword only
     return buffer.getvalue()
@@ -52,7 +62,7 @@ def read_features(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarra
     if not isinstance(header, dict) or header.get("format") != FORMAT or not isinstance(header.get("extractor"), dict):
         raise InputError(path, f"not a {FORMAT} file")
     outputs = {k: v for k, v in contents.items() if k in OUTPUTS}
-    unknown = set(contents) - set(OUTPUTS) - {"labels"}
+    unknown = set(contents) - set(OUTPUTS) - {"labels", "names"}
     if "features" not in outputs or unknown:
         raise InputError(path, f"a feature file holds features (and optionally logits, labels); found {sorted(contents)}")
     rows = {k: v.shape[0] if v.ndim else -1 for k, v in {**outputs, **({"labels": contents["labels"]} if "labels" in contents else {})}.items()}

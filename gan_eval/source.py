@@ -104,6 +104,11 @@ class Source(ABC):
         ``spec``, ``count``, ``height``, ``width`` and ``channels`` (native channel count)."""
         raise NotImplementedError
 
+    def item_names(self) -> list[str] | None:
+        """Optional: a name per item, in order (a folder's relative file paths), so exported features
+        can say which image each row is; None when items have no names (arrays, generators)."""
+        return None
+
     @property
     def spec(self) -> str:
         return f"{self.kind}:{self.target}"

@@ -44,3 +44,17 @@ def test_features_refuse_image_metrics_and_other_extractors(run_cli, tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     junk = run_cli("score", f"features:{tmp_path / 'junk.npz'}", *REF, "-m", "fid", "-q")
     assert junk.exit_code == 3 and "junk.npz" in junk.output
+
+
+def test_a_folders_features_carry_each_files_name_and_class(run_cli, tmp_path, mnist_test_digits):
+    from PIL import Image
+
+    images, labels = mnist_test_digits
+    for digit in (1, 2):
+        (tmp_path / "imgs" / str(digit)).mkdir(parents=True)
+        for i, image in enumerate(images[labels == digit][:3]):
+            Image.fromarray(image).save(tmp_path / "imgs" / str(digit) / f"{i}.png")
+    exported = gan_eval.features(str(tmp_path / "imgs"), tmp_path / "f.npz", extractor="mnist-cnn")
+    assert exported["names"] == ["1/0.png", "1/1.png", "1/2.png", "2/0.png", "2/1.png", "2/2.png"]
+    with np.load(tmp_path / "f.npz", allow_pickle=False) as archive:
+        assert archive["names"].tolist() == exported["names"] and archive["labels"].tolist() == [0, 0, 0, 1, 1, 1]

@@ -244,6 +244,9 @@ class FolderSource(Source):
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
+    def item_names(self) -> list[str]:
+        return [display_name(path.relative_to(self.root)) for path in self.files]
+
     def info(self) -> dict[str, Any]:
         height, width = self._target_size()
         info = {"kind": self.kind, "spec": self.spec, "count": len(self), "height": height, "width": width, "channels": self._first_channels}
