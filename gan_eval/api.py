@@ -210,34 +210,24 @@ def evaluate(
     ``{"kid.subsets": 50, "inception.weights": "pt_inception.pth"}``.
     """
     registry = registry or load_registry(plugins)
-    metric_params, extractor_params = split_options(registry, options)
-    extra = {str(k): str(v) for k, v in (source_options or {}).items()}
-    config = ScoreConfig(
-        generated="",
-        reference=None,
-        metrics=list(metrics) if metrics is not None else None,
-        metric_params=metric_params,
+    config = _config(
+        registry,
+        metrics=metrics,
+        options=options,
+        source_options=source_options,
+        fast=fast,
+        bootstrap=bootstrap,
+        plugins=plugins,
+        input_options={"limit": limit, "value_range": value_range, "count": count},
         extractor=extractor,
-        extractor_params=extractor_params,
         batch_size=int(batch_size),
         device=device,
         workers=workers,
-        source_options={
-            "limit": limit,
-            "value_range": value_range,
-            "count": count,
-            "extra": extra,
-            **({} if source_options is None else {k: v for k, v in source_options.items() if k in _SHARED_OPTIONS}),
-        },
         reference_options={"limit": limit_ref},
-        plugin_files=[str(Path(p)) for p in plugins],
         use_cache=cache,
-        numerics="fast" if fast else "exact",
         seed=int(seed),
-        bootstrap=default_resamples() if bootstrap is None else int(bootstrap),
         ci=float(ci),
     )
-    config.source_options["extra"] = {k: v for k, v in extra.items() if k not in _SHARED_OPTIONS}
     gen_spec, gen_source = _spec_and_source(generated, "generated", config.options(), latent=latent, count=count, labels=labels)
     ref_spec, ref_source = _spec_and_source(reference, "reference", config.ref_options(), latent=latent, count=count)
     if gen_spec is None:
@@ -248,6 +238,41 @@ def evaluate(
 
 #: SourceOptions fields a ``source_options`` mapping may set directly (the rest are source-specific).
 _SHARED_OPTIONS = ("skip_bad", "resize")
+
+
+def _config(
+    registry: Registry,
+    *,
+    metrics: Sequence[str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    source_options: Mapping[str, Any] | None = None,
+    input_options: Mapping[str, Any] | None = None,
+    for_reference: bool = False,
+    fast: bool = False,
+    bootstrap: int | None = None,
+    plugins: Sequence[str] = (),
+    **fields: Any,
+) -> ScoreConfig:
+    """The ScoreConfig of an API call: ``options`` split into metric and extractor parameters,
+    ``source_options`` into the shared SourceOptions fields (``skip_bad``, ``resize``) and
+    source-specific extras, joined to ``input_options`` (limit, range, count) of the generated input,
+    or of the reference ``for_reference`` (``reference_statistics``)."""
+    metric_params, extractor_params = split_options(registry, options)
+    given = dict(source_options or {})
+    shared = {key: given.pop(key) for key in _SHARED_OPTIONS if key in given}
+    input_fields = {**(input_options or {}), **shared, "extra": {str(k): str(v) for k, v in given.items()}}
+    placed: dict[str, Any] = {"reference_options": input_fields} if for_reference else {"source_options": input_fields}
+    return ScoreConfig(
+        generated="",
+        metrics=list(metrics) if metrics is not None else None,
+        metric_params=metric_params,
+        extractor_params=extractor_params,
+        plugin_files=[str(Path(p)) for p in plugins],
+        numerics="fast" if fast else "exact",
+        bootstrap=default_resamples() if bootstrap is None else int(bootstrap),
+        **placed,
+        **fields,
+    )
 
 
 def run_config(
@@ -310,25 +335,23 @@ class Evaluator:
         ci: float = 0.95,
     ):
         self.registry = registry or load_registry(plugins)
-        metric_params, extractor_params = split_options(self.registry, options)
-        self.config = ScoreConfig(
-            generated=f"{MEMORY_PREFIX}evaluator",
-            reference=None,
-            metrics=list(metrics) if metrics is not None else None,
-            metric_params=metric_params,
+        self.config = _config(
+            self.registry,
+            metrics=metrics,
+            options=options,
+            fast=fast,
+            bootstrap=bootstrap,
+            plugins=plugins,
             extractor=extractor,
-            extractor_params=extractor_params,
             batch_size=int(batch_size),
             device=device,
             workers=0,
             reference_options={"limit": limit_ref},
-            plugin_files=[str(Path(p)) for p in plugins],
             use_cache=cache,
-            numerics="fast" if fast else "exact",
             seed=int(seed),
-            bootstrap=default_resamples() if bootstrap is None else int(bootstrap),
             ci=float(ci),
         )
+        self.config.generated = f"{MEMORY_PREFIX}evaluator"
         self.value_range, self.layout = value_range, layout
         ref_spec, self._ref_source = _spec_and_source(reference, "reference", self.config.ref_options(), latent=None, count=None)
         self.config.reference = ref_spec
@@ -464,19 +487,20 @@ def features(
     from .scoring import input_record, select_extractor, selection_info
 
     registry = registry or load_registry(plugins)
-    _, extractor_params = split_options(registry, options)
-    extra = {str(k): str(v) for k, v in (source_options or {}).items() if k not in _SHARED_OPTIONS}
-    config = ScoreConfig(
-        generated="",
+    config = _config(
+        registry,
+        options=options,
+        source_options=source_options,
+        input_options={"limit": limit},
+        fast=fast,
+        bootstrap=0,
+        plugins=plugins,
         extractor=extractor,
-        extractor_params=extractor_params,
         batch_size=int(batch_size),
         device=device,
-        source_options={"limit": limit, "extra": extra},
-        numerics="fast" if fast else "exact",
-        bootstrap=0,
         use_cache=False,
     )
+    extractor_params = config.extractor_params
     if out is not None:
         planned_outputs(out=str(out), inputs=[source if isinstance(source, str) else None])
     spec, opened = _spec_and_source(source, "source", config.options(), latent=None, count=None)
@@ -541,22 +565,20 @@ def reference_statistics(
 
     registry = registry or load_registry(plugins)
     if config is None:
-        metric_params, extractor_params = split_options(registry, options)
-        extra = {str(k): str(v) for k, v in (source_options or {}).items() if k not in _SHARED_OPTIONS}
-        config = ScoreConfig(
-            generated="",
-            reference=None,
-            metrics=list(metrics) if metrics is not None else None,
-            metric_params=metric_params,
+        config = _config(
+            registry,
+            metrics=metrics,
+            options=options,
+            source_options=source_options,
+            input_options={"limit": limit},
+            for_reference=True,
+            fast=fast,
+            plugins=plugins,
             extractor=extractor,
-            extractor_params=extractor_params,
             batch_size=int(batch_size),
             device=device,
             workers=workers,
-            reference_options={"limit": limit, "extra": extra, **{k: v for k, v in (source_options or {}).items() if k in _SHARED_OPTIONS}},
-            plugin_files=[str(Path(p)) for p in plugins],
             use_cache=cache,
-            numerics="fast" if fast else "exact",
             seed=int(seed),
         )
     spec, source = _spec_and_source(reference, "reference", config.ref_options(), latent=None, count=None)
