@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import InputError
+from .reading import load_npz
 
 FORMAT = "gan-eval-features/1"
 HEADER = "__header__"
@@ -48,13 +48,7 @@ def features_bytes(
 def read_features(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray | None]:
     """(header, outputs, labels) of a feature file, checked: an InputError names the file otherwise."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such feature file" if not path.exists() else "not a regular file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            contents = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
-        raise InputError(path, f"cannot be read as a feature .npz file: {exc}") from None
+    contents = load_npz(path, "feature")
     try:
         header = json.loads(contents.pop(HEADER).tobytes().decode())
     except (KeyError, UnicodeDecodeError, ValueError, RecursionError):

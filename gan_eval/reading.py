@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import InputError
 
@@ -93,3 +93,20 @@ def format_bytes(count: float) -> str:
             return f"{count:,.0f} bytes" if unit == "bytes" else f"{count:.1f} {unit}"
         count /= 1024
     raise AssertionError("unreachable")
+
+
+def load_npz(path: str | Path, what: str) -> dict[str, Any]:
+    """Every array of an ``.npz`` file we were given (``what``: "stats", "feature" ...), read without
+    pickle; a missing, irregular or unreadable file is an InputError naming it."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"no such {what} file" if not path.exists() else "not a regular file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
+        raise InputError(path, f"cannot be read as a {what} .npz file: {exc}") from None

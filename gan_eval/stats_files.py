@@ -30,6 +30,7 @@ from .version import __version__
 from .atomic import atomic_write_bytes
 from .engine import FEATURE_INPUTS, Bound, PassResult
 from .errors import GanEvalError, InputError, UsageError
+from .reading import load_npz
 from .hashing import sha256_file
 from .source import Skip
 from .state import State
@@ -125,13 +126,7 @@ def stats_path(spec: str) -> Path | None:
 def read_stats(path: str | Path) -> StatsFile:
     """Load a stats file and check its structure (each metric checks its own arrays when used)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such stats file" if not path.exists() else "not a regular file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            contents = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
-        raise InputError(path, f"cannot be read as a stats .npz file: {exc}") from None
+    contents = load_npz(path, "stats")
     if HEADER not in contents:
         if not contents:
             raise InputError(path, "not a stats file: it holds no arrays")
