@@ -410,7 +410,6 @@ class Evaluator:
                 run = job.runner(shard=shard, sync=sync)
                 self._ref_pass = job.reference_pass(run, distributed=session is not None, reference_guard=guard)
                 self._ref_ready = True
-            job.notes = [n for n in job.notes]
             outcome = job.outcome(gen_pass, self._ref_pass)
             outcome.inputs["generated"].update({"kind": "evaluator", "spec": f"{MEMORY_PREFIX}evaluator", "count": gen_pass.count})
             outcome.inputs["generated"].pop("fingerprint", None)

@@ -219,9 +219,8 @@ def accumulate(
     the bootstrap blocks of states that keep them (:func:`by_block`)."""
     images = to_device(torch.as_tensor(batch.images), device)
     shared: dict[str, torch.Tensor] = {"images": images}
-    labels = getattr(batch, "labels", None)
-    if labels is not None:
-        shared["labels"] = torch.as_tensor(labels, dtype=torch.int64).to(device)
+    if batch.labels is not None:
+        shared["labels"] = torch.as_tensor(batch.labels, dtype=torch.int64).to(device)
     outputs: dict[int, dict[str, torch.Tensor]] = {}
     for b in bound:
         if b.extractor is not None and id(b.extractor) not in outputs:

@@ -359,7 +359,7 @@ class Job:
             if recorded is not None:  # the statistics fix the feature space: the file's extractor wins
                 self.notes.append(f"--extractor auto: using {recorded!r}, the extractor {self.ref_stats.path} was made with")
                 name = recorded
-        recorded_outputs = getattr(self.generated, "outputs_identity", None) if self.generated is not None else None
+        recorded_outputs = self.generated.outputs_identity if self.generated is not None else None
         if name == AUTO and recorded_outputs is not None:  # features: the file's extractor made them
             name = str(recorded_outputs.get("extractor"))
         if name != AUTO:
@@ -376,7 +376,7 @@ class Job:
         """A source of earlier extractor outputs (``features:``) serves only metrics of that extractor,
         and only if this run's extractor is the same one (weights, profile, parameters)."""
         for source in (self.generated, self.reference):
-            recorded = getattr(source, "outputs_identity", None) if source is not None else None
+            recorded = source.outputs_identity if source is not None else None
             if recorded is None or source is None:
                 continue
             if any(not cls.requires & FEATURE_INPUTS for cls in classes):

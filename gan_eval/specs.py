@@ -41,7 +41,7 @@ def validate_source_options(sources: list[Source], extra: dict[str, str]) -> Non
     """Every ``--source-option`` key must be read by at least one of the run's sources."""
     accepted: dict[str, str] = {}
     for source in sources:
-        accepted.update(getattr(source, "extra_options", {}))
+        accepted.update(source.extra_options)
     unknown = sorted(set(extra) - set(accepted))
     if unknown:
         kinds = ", ".join(sorted({f"{s.kind}:" for s in sources}))
