@@ -90,11 +90,16 @@ class TensorSource(Source):
         return {"kind": self.kind, "spec": self.spec, "count": int(n), "height": int(h), "width": int(w), "channels": self.channels}
 
 
+def block_seed(seed: int, block: int) -> int:
+    """The seed of latent block ``block`` of a run seeded ``seed`` (every generator source uses it)."""
+    digest = hashlib.sha256(f"gan-eval-latents:{seed}:{block}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
 def block_latents(seed: int, block: int, shape: Sequence[int]) -> torch.Tensor:
     """The ``LATENT_BLOCK`` standard-normal latents of block ``block`` (float32, CPU), from a generator
     seeded by (seed, block) alone."""
-    digest = hashlib.sha256(f"gan-eval-latents:{seed}:{block}".encode()).digest()
-    rng = torch.Generator(device="cpu").manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+    rng = torch.Generator(device="cpu").manual_seed(block_seed(seed, block))
     return torch.randn((LATENT_BLOCK, *shape), generator=rng)
 
 

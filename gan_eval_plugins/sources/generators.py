@@ -30,22 +30,12 @@ import torch
 import gan_eval
 from gan_eval.errors import InputError
 from gan_eval.hashing import sha256_file
+from gan_eval.memory import LATENT_BLOCK, block_latents, block_seed
 from gan_eval.images import float_to_uint8
 from gan_eval.source import Batch, Source, SourceOptions
 
 #: images generated per latent block (a fixed unit, so results never depend on batching)
-BLOCK = 64
-
-
-def block_seed(seed: int, block: int) -> int:
-    digest = hashlib.sha256(f"gan-eval-latents:{seed}:{block}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
-
-
-def block_latents(seed: int, block: int, shape: tuple[int, ...]) -> torch.Tensor:
-    """The ``BLOCK`` standard-normal latents of block ``block`` (float32, CPU)."""
-    rng = torch.Generator(device="cpu").manual_seed(block_seed(seed, block))
-    return torch.randn((BLOCK, *shape), generator=rng)
+BLOCK = LATENT_BLOCK
 
 
 def parse_classes(text: str | None, where: str) -> int | None:
