@@ -1,8 +1,8 @@
 """Aguinaldo et al. (2019) redone with seeds: plan and run every training and scoring command, then
 rebuild every table of docs/experiments.md from the run records.
 
-    python -m trainers.experiments.distillation run    --out exp15 [--scale cpu|gpu] [--workers 2]
-    python -m trainers.experiments.distillation tables --out exp15 [--scale cpu|gpu]
+    python -m trainers.experiments.distillation run    --out exp16 [--scale cpu|gpu] [--workers 2]
+    python -m trainers.experiments.distillation tables --out exp16 [--scale cpu|gpu]
 
 ``run`` is restartable: finished jobs are kept (``OUT/.jobs/NAME.done`` holds each command and its
 wall time) and unfinished sweeps resume. ``--scale gpu`` is the same experiment at the paper's
@@ -22,65 +22,123 @@ METRICS = ("fid", "is", "kid", "pr", "laplacian")
 
 
 @dataclass(frozen=True)
+class Study:
+    """One dataset at one geometry: a teacher per seed, its students, same-size scratch controls.
+
+    Folders: ``OUT/NAME/sSEED/{teacher,scratch,large,students,joint-lLAMBDA}/sweep.json``. The scratch
+    controls are DCGAN teachers of the student sizes (the same run a teacher of that d is), so they
+    are also the small end of the teacher-selection sweep; ``large`` holds teachers above ``teacher_d``.
+    """
+
+    name: str
+    data: str
+    reference: str
+    teacher_d: int
+    student_ds: tuple[int, ...]
+    #: λ of the joint-loss students (each a job per seed over every student d); () = MSE only
+    lambdas: tuple[float, ...] = ()
+    #: extra teacher-selection sizes above teacher_d
+    large_ds: tuple[int, ...] = ()
+    extractor: str = "auto"
+    extra_train: tuple[str, ...] = ()
+    extra_score: tuple[str, ...] = ()
+    #: spec of the real-image baseline scored like a generator (None: none)
+    real: str | None = None
+
+
+@dataclass(frozen=True)
 class Scale:
-    """Everything that sizes the experiment."""
+    """Everything that sizes the experiment: the studies and the priority of their parts."""
 
     name: str
     seeds: tuple[int, ...]
-    teacher_ds: tuple[int, ...]
-    teacher_d: int
-    student_ds: tuple[int, ...]
-    lambdas: tuple[float, ...]
-    #: student d at which the extra λ values run (all student d when empty)
-    lambda_ds: tuple[int, ...]
-    #: seeds whose students include the joint loss (all seeds when empty; MSE students run for every seed)
-    joint_seeds: tuple[int, ...]
     steps: int
     num: int
-    data: str
-    reference: str
+    studies: tuple[Study, ...]
+    #: (study, part) in the order they are planned, a runner cut short has done the first ones; parts:
+    #: teacher, mse, scratch, joint-LAMBDA, large
+    priority: tuple[tuple[str, str], ...]
     extra_train: tuple[str, ...] = ()
-    extra_score: tuple[str, ...] = ()
-    #: when set: every student distils from the seed-0 teacher continued to this many steps (t1000/),
-    #: students in m{seed}/, and the per-seed students/joint runs are not planned
-    teacher_steps: int | None = None
 
+
+MNIST = Study(
+    "mnist",
+    data="dataset:mnist5k:train",
+    reference="dataset:mnist5k:test",
+    teacher_d=16,
+    student_ds=(8, 4, 2, 1),
+    lambdas=(0.8, 0.5, 0.95),
+    large_ds=(32,),
+    real="dataset:mnist5k:train",
+)
+FASHION = Study(
+    "fashion",
+    data="dataset:fashion-mnist:train",
+    reference="dataset:fashion-mnist:test",
+    teacher_d=16,
+    student_ds=(4, 2),
+    lambdas=(0.8,),
+    extractor="fashion-cnn",
+    real="dataset:fashion-mnist:train",
+)
+#: the paper's geometry (64×64 upsampled MNIST, latent 100) with the DCGAN optimiser, small d
+MNIST64 = Study(
+    "mnist64",
+    data="dataset:mnist5k:train",
+    reference="dataset:mnist5k:test",
+    teacher_d=8,
+    student_ds=(2,),
+    extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "gan"),
+    extractor="mnist-cnn",
+    extra_score=("--resize", "28x28"),
+)
 
 SCALES = {
-    # 28×28 MNIST-5k on a shared 2-core CPU: one thread per run, two runs at a time, cut to what ran
-    # in about 40 minutes under the load measured there (docs/experiments.md): 500 steps, scratch
-    # controls and MSE students for 3 seeds, the joint loss for seed 0, λ swept at d = 4.
+    # 28×28 on a shared 2-core CPU, one thread per run, two runs at a time, sized to about an hour
+    # of wall time from the step times measured idle (docs/experiments.md).
     "cpu": Scale(
         "cpu",
         seeds=(0, 1, 2),
-        teacher_ds=(2, 4, 8, 16),
-        teacher_d=16,
-        student_ds=(8, 4, 2, 1),
-        lambdas=(0.5, 0.8, 0.95),
-        lambda_ds=(4,),
-        joint_seeds=(0,),
-        steps=500,
-        teacher_steps=1000,
+        steps=1000,
         num=1000,
-        data="dataset:mnist5k:train",
-        reference="dataset:mnist5k:test",
+        studies=(MNIST, FASHION, MNIST64),
+        priority=(
+            ("mnist", "teacher"),
+            ("mnist", "mse"),
+            ("mnist", "scratch"),
+            ("mnist", "joint-0.8"),
+            ("fashion", "teacher"),
+            ("fashion", "mse"),
+            ("fashion", "scratch"),
+            ("fashion", "joint-0.8"),
+            ("mnist", "joint-0.5"),
+            ("mnist", "joint-0.95"),
+            ("mnist64", "teacher"),
+            ("mnist64", "mse"),
+            ("mnist64", "scratch"),
+            ("mnist", "large"),
+        ),
     ),
-    # The paper's geometry: 64×64 (upsampled MNIST), latent 100, teacher d=256, students down to d=1.
+    # The paper's geometry: 64×64 (upsampled MNIST), latent 100, W-DCGAN, teacher d=256, students to d=1.
     "gpu": Scale(
         "gpu",
         seeds=(0, 1, 2),
-        teacher_ds=(16, 32, 64, 128, 256),
-        teacher_d=256,
-        student_ds=(128, 64, 32, 16, 8, 4, 2, 1),
-        lambdas=(0.5, 0.8, 0.95),
-        lambda_ds=(),
-        joint_seeds=(),
         steps=20000,
         num=10000,
-        data="dataset:mnist5k:train",
-        reference="dataset:mnist5k:test",
-        extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "wgan-clip", "--ema", "0.999", "--device", "cuda", "--checkpoint-every", "2000"),
-        extra_score=("--device", "cuda", "--resize", "28x28"),
+        studies=(
+            Study(
+                "mnist64",
+                data="dataset:mnist5k:train",
+                reference="dataset:mnist5k:test",
+                teacher_d=256,
+                student_ds=(128, 64, 32, 16, 8, 4, 2, 1),
+                lambdas=(0.5, 0.8, 0.95),
+                extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "wgan-clip", "--ema", "0.999", "--device", "cuda", "--checkpoint-every", "2000"),
+                extra_score=("--device", "cuda", "--resize", "28x28"),
+                real="dataset:mnist5k:train",
+            ),
+        ),
+        priority=(("mnist64", "teacher"), ("mnist64", "mse"), ("mnist64", "scratch"), *[("mnist64", f"joint-{lam}") for lam in (0.5, 0.8, 0.95)]),
     ),
 }
 
@@ -89,151 +147,63 @@ def gan_eval(*args: object) -> list[str]:
     return [sys.executable, "-m", "gan_eval", *map(str, args)]
 
 
+def ds(values: tuple[int, ...]) -> str:
+    return ",".join(map(str, values))
+
+
+def part_jobs(scale: Scale, study: Study, part: str, seed: int) -> list[Job]:
+    """The training job of one part for one seed, then the job scoring what it trained."""
+    base = f"{study.name}/s{seed}"
+    common = ("--seed", seed, "--steps", scale.steps, "-q", *scale.extra_train, *study.extra_train)
+    teacher_job = f"{study.name}-teacher-s{seed}"
+    teacher = f"{base}/teacher/teacher-d{study.teacher_d}.pt"
+    if part == "teacher":
+        folder, after = "teacher", []
+        argv = gan_eval("train", "sweep", "--ds", study.teacher_d, "--data", study.data, "--out", f"{base}/teacher", *common)
+    elif part == "scratch":
+        folder, after = "scratch", []
+        argv = gan_eval("train", "sweep", "--ds", ds(study.student_ds), "--data", study.data, "--out", f"{base}/scratch", *common)
+    elif part == "large":
+        if not study.large_ds:
+            return []
+        folder, after = "large", []
+        argv = gan_eval("train", "sweep", "--ds", ds(study.large_ds), "--data", study.data, "--out", f"{base}/large", *common)
+    elif part == "mse":
+        folder, after = "students", [teacher_job]
+        argv = gan_eval("train", "sweep", "--teacher", teacher, "--ds", ds(study.student_ds), "--student-losses", "mse", "--out", f"{base}/students", *common)
+    elif part.startswith("joint-"):
+        lam = float(part.removeprefix("joint-"))
+        if lam not in study.lambdas:
+            return []
+        folder, after = f"joint-l{lam:g}", [teacher_job]
+        argv = gan_eval(
+            "train", "sweep", "--teacher", teacher, "--ds", ds(study.student_ds), "--student-losses", "joint", "--lambda", lam, "--out", f"{base}/{folder}", *common
+        )
+    else:
+        raise ValueError(f"unknown part {part!r}")
+    name = f"{study.name}-{part}-s{seed}"
+    return [Job(name, argv, after=after), Job(f"score-{study.name}-{folder}-s{seed}", gan_eval("sweep-score", f"{base}/{folder}/sweep.json", *score_args(scale, study)), after=[name])]
+
+
+def score_args(scale: Scale, study: Study) -> tuple:
+    return ("--ref", study.reference, "--num", scale.num, "--extractor", study.extractor, *[a for m in METRICS for a in ("-m", m)], "-q", *study.extra_score)
+
+
 def plan(scale: Scale) -> list[Job]:
-    """Every job in priority order (a runner cut short has done the most important ones)."""
+    """Every job in priority order (a runner cut short has done the most important ones): for each
+    (study, part) of ``scale.priority``, its training job per seed, each followed by its scoring job."""
+    studies = {study.name: study for study in scale.studies}
     jobs: list[Job] = []
-    common = ("--steps", scale.steps, "-q", *scale.extra_train)
-    score = ("--ref", scale.reference, "--num", scale.num, *[a for m in METRICS for a in ("-m", m)], "-q", *scale.extra_score)
-    if scale.teacher_steps:
-        jobs += fixed_teacher_lane(scale, common, score)
-    others = tuple(d for d in scale.teacher_ds if d != scale.teacher_d and d <= scale.teacher_d)
-    larger = tuple(d for d in scale.teacher_ds if d > scale.teacher_d)
-    for seed in scale.seeds:
-        jobs.append(
-            Job(
-                f"teacher-d{scale.teacher_d}-s{seed}",
-                gan_eval("train", "sweep", "--ds", scale.teacher_d, "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers", *common),
-            )
-        )
-    joint_seeds = scale.joint_seeds or scale.seeds
-    for seed in scale.seeds:
-        teacher = f"s{seed}/teachers/teacher-d{scale.teacher_d}.pt"
-        losses = "mse,joint" if seed in joint_seeds else "mse"
-        jobs.append(
-            Job(
-                f"students-s{seed}" if seed in joint_seeds else f"mse-s{seed}",
-                gan_eval(
-                    "train",
-                    "sweep",
-                    "--teacher",
-                    teacher,
-                    "--ds",
-                    ",".join(map(str, scale.student_ds)),
-                    "--student-losses",
-                    losses,
-                    "--lambda",
-                    scale.lambdas[0],
-                    "--seed",
-                    seed,
-                    "--out",
-                    f"s{seed}/students",
-                    *common,
-                ),
-                after=[f"teacher-d{scale.teacher_d}-s{seed}"],
-            )
-        )
-    for seed in scale.seeds:
-        jobs.append(
-            Job(
-                f"teachers-s{seed}",
-                gan_eval("train", "sweep", "--ds", ",".join(map(str, others)), "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers", *common),
-                after=[f"teacher-d{scale.teacher_d}-s{seed}"],
-            )
-        )
-    for seed in joint_seeds:
-        for lam in scale.lambdas[1:]:
-            jobs.append(
-                Job(
-                    f"joint-l{lam}-s{seed}",
-                    gan_eval(
-                        "train",
-                        "sweep",
-                        "--teacher",
-                        f"s{seed}/teachers/teacher-d{scale.teacher_d}.pt",
-                        "--ds",
-                        ",".join(map(str, scale.lambda_ds or scale.student_ds)),
-                        "--student-losses",
-                        "joint",
-                        "--lambda",
-                        lam,
-                        "--seed",
-                        seed,
-                        "--out",
-                        f"s{seed}/joint-l{lam}",
-                        *common,
-                    ),
-                    after=[f"teacher-d{scale.teacher_d}-s{seed}"],
-                )
-            )
-    for seed in scale.seeds:
-        if larger:
-            jobs.append(
-                Job(
-                    f"teachers-large-s{seed}",
-                    gan_eval(
-                        "train", "sweep", "--ds", ",".join(map(str, larger)), "--data", scale.data, "--seed", seed, "--out", f"s{seed}/teachers-large", *common
-                    ),
-                )
-            )
-    jobs.append(Job("score-real", gan_eval("score", scale.data, "--out", "real.json", *score)))
-    for seed in scale.seeds:
-        students = f"students-s{seed}" if seed in joint_seeds else f"mse-s{seed}"
-        for folder, after in [("teachers", f"teachers-s{seed}"), ("students", students), ("teachers-large", f"teachers-large-s{seed}")] + [
-            (f"joint-l{lam}", f"joint-l{lam}-s{seed}") for lam in scale.lambdas[1:] if seed in joint_seeds
-        ]:
-            jobs.append(Job(f"score-{folder}-s{seed}", gan_eval("sweep-score", f"s{seed}/{folder}/sweep.json", *score), after=[after]))
-    return scores_first(jobs)
-
-
-def fixed_teacher_lane(scale: Scale, common: tuple, score: tuple) -> list[Job]:
-    """The seed-0 teacher continued from its ``steps`` checkpoint to ``teacher_steps`` (bit-identical to
-    an uninterrupted run of that length), and MSE students of it for every seed."""
-    d, steps = scale.teacher_d, scale.teacher_steps
-    teacher = f"t{steps}/teachers/teacher-d{d}.pt"
-    copy = f"mkdir -p t{steps}/teachers && cp -n s0/teachers/teacher-d{d}.pt s0/teachers/teacher-d{d}.json s0/teachers/teacher-d{d}.train.pt t{steps}/teachers/"
-    train = " ".join(
-        gan_eval(
-            "train", "sweep", "--ds", d, "--data", scale.data, "--seed", 0, "--out", f"t{steps}/teachers", *[a if a != scale.steps else steps for a in common]
-        )
-    )
-    jobs = [
-        Job(f"teacher-d{d}-{steps}-s0", ["bash", "-c", f"{copy} && {train}"], after=[f"teacher-d{d}-s0"]),
-        Job(f"score-t{steps}", gan_eval("sweep-score", f"t{steps}/teachers/sweep.json", *score), after=[f"teacher-d{d}-{steps}-s0"]),
-    ]
-    for seed in scale.seeds:
-        jobs.append(
-            Job(
-                f"mse-t{steps}-s{seed}",
-                gan_eval(
-                    "train",
-                    "sweep",
-                    "--teacher",
-                    teacher,
-                    "--ds",
-                    ",".join(map(str, scale.student_ds)),
-                    "--student-losses",
-                    "mse",
-                    "--seed",
-                    seed,
-                    "--out",
-                    f"m{seed}/students",
-                    *common,
-                ),
-                after=[f"teacher-d{d}-{steps}-s0"],
-            )
-        )
-        jobs.append(Job(f"score-m{seed}", gan_eval("sweep-score", f"m{seed}/students/sweep.json", *score), after=[f"mse-t{steps}-s{seed}"]))
+    for study in scale.studies:
+        if study.real:
+            jobs.append(Job(f"score-{study.name}-real", gan_eval("score", study.real, "--limit", scale.num, "--out", f"{study.name}/real.json", *score_args(scale, study))))
+    for name, part in scale.priority:
+        for seed in scale.seeds:
+            jobs += part_jobs(scale, studies[name], part, seed)
+    names = [job.name for job in jobs]
+    if len(set(names)) != len(names):
+        raise ValueError("two jobs of the plan share a name")
     return jobs
-
-
-def scores_first(jobs: list[Job]) -> list[Job]:
-    """Each scoring job right after the training job it waits for: records appear as runs finish."""
-    training = [job for job in jobs if not job.after or not job.name.startswith("score-")]
-    ordered: list[Job] = []
-    for job in training:
-        ordered.append(job)
-        ordered += [s for s in jobs if s.name.startswith("score-") and s.after == [job.name]]
-    return ordered
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,23 +58,24 @@ def value(record: dict[str, Any], metric: str, key: str) -> float | None:
     return None
 
 
-#: folders whose runs are not in the tables: students of the 500-step teachers, which had not trained
-#: (docs/experiments.md says why); their records stay in the experiment folder
-EXCLUDED = ("students", "joint-l0.8", "joint-l0.95")
+def interval(record: dict[str, Any], metric: str, key: str) -> tuple[float, float] | None:
+    """The record's bootstrap interval (low, high) of ``metric``'s ``key``, if the scorer gave one."""
+    for result in record.get("results", []):
+        if result["name"].split("@")[0] == metric:
+            found = (result.get("intervals") or {}).get(key)
+            if found and found.get("low") is not None and found.get("high") is not None:
+                return float(found["low"]), float(found["high"])
+    return None
 
 
-def load_runs(root: Path) -> list[dict[str, Any]]:
-    """One entry per scored checkpoint: seed, folder, label, the manifest entry and the record.
-    ``sS/teachers``: teachers and scratch controls of seed S; ``mS/students``: students of seed S
-    (of the ``tSTEPS/`` teacher); ``tSTEPS/teachers``: the longer-trained teacher (seed 0)."""
+def load_runs(root: Path, study: str) -> list[dict[str, Any]]:
+    """One entry per scored checkpoint of ``OUT/STUDY/sSEED/FOLDER/sweep.json``: seed, folder, the
+    manifest entry, the record and the checkpoint's path."""
     runs = []
-    for manifest_path in sorted(root.glob("*/*/sweep.json")):
+    for manifest_path in sorted((Path(root) / study).glob("s*/*/sweep.json")):
         top = manifest_path.parent.parent.name
-        if top.startswith("s") and manifest_path.parent.name in EXCLUDED:
+        if not top[1:].isdigit():
             continue
-        if not top[1:].isdigit() or top[0] not in "smt":
-            continue
-        seed = 0 if top.startswith("t") else int(top[1:])
         manifest = json.loads(manifest_path.read_text())
         for entry in manifest["runs"]:
             if not entry.get("record"):
@@ -82,8 +83,8 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
             record = json.loads((manifest_path.parent / entry["record"]).read_text())
             runs.append(
                 {
-                    "seed": seed,
-                    "folder": f"{top}/{manifest_path.parent.name}",
+                    "seed": int(top[1:]),
+                    "folder": manifest_path.parent.name,
                     "label": entry["label"],
                     "entry": entry,
                     "record": record,
@@ -94,10 +95,8 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
 
 
 def kind(run: dict[str, Any]) -> str:
-    """teacher / mse / joint-λ (the scratch controls are the teachers of the same d and seed)."""
+    """gan (a teacher, which at a student's d is that d's from-scratch control) / mse / joint-λ."""
     entry = run["entry"]
-    if run["folder"].startswith("t"):
-        return f"teacher-{entry['steps']}"
     if entry["role"] in ("teacher", "scratch"):
         return "gan"
     return "mse" if entry["loss"] == "mse" else f"joint-{entry['lambda']:g}"
@@ -115,13 +114,25 @@ def samples(cell: dict[int, dict[str, Any]], metric: str, key: str) -> list[floa
     return [v for v in (value(cell[s]["record"], metric, key) for s in sorted(cell)) if v is not None]
 
 
+def bootstrap_halfwidth(cell: dict[int, dict[str, Any]], metric: str, key: str) -> float | None:
+    """Mean over the cell's runs of half the width of each run's bootstrap interval (None without)."""
+    widths = [(hi - lo) / 2 for lo, hi in (interval(cell[s]["record"], metric, key) for s in sorted(cell) if interval(cell[s]["record"], metric, key))]
+    return float(np.mean(widths)) if widths else None
+
+
+def fmt_cell(cell: dict[int, dict[str, Any]], metric: str, key: str, digits: int = 3) -> str:
+    """mean [t-interval over seeds] ±mean bootstrap half-width (when the records carry intervals)."""
+    text = fmt(samples(cell, metric, key), digits)
+    half = bootstrap_halfwidth(cell, metric, key)
+    return text if half is None or text == "–" else f"{text} ±{_g(half, 2)}"
+
+
 def paired(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]], metric: str, key: str) -> list[float]:
-    """Per-seed differences a − b over the seeds both have (``b`` with one seed, e.g. the one
-    teacher every student seed distils from, is compared with every seed of ``a``)."""
+    """Per-seed differences a − b over the seeds both have (seed S's student distils seed S's teacher
+    and shares its seed with seed S's scratch control)."""
     out = []
-    for seed in sorted(set(a) & set(b)) if len(b) > 1 else sorted(a):
-        other = b[seed] if len(b) > 1 else next(iter(b.values()))
-        va, vb = value(a[seed]["record"], metric, key), value(other["record"], metric, key)
+    for seed in sorted(set(a) & set(b)):
+        va, vb = value(a[seed]["record"], metric, key), value(b[seed]["record"], metric, key)
         if va is not None and vb is not None:
             out.append(va - vb)
     return out
@@ -138,6 +149,28 @@ def verdict(diffs: list[float], better: str) -> str:
     if (better == "lower" and low > 0) or (better == "higher" and high < 0):
         return "fails"
     return "inside the noise"
+
+
+def compression_limit(beats: dict[int, str]) -> int | None:
+    """The smallest student d down to which (from the largest) every claim 'beats' holds: the
+    compression limit; None when it fails already at the largest d."""
+    limit = None
+    for d in sorted(beats, reverse=True):
+        if beats[d] != "holds":
+            break
+        limit = d
+    return limit
+
+
+def vol_slopes(cells: dict, kind_: str, ds: list[int], seeds: list[int]) -> list[float]:
+    """Per seed, the least-squares slope of VoL against log2(d) over ``ds`` (> 0: VoL falls as d shrinks)."""
+    slopes = []
+    for seed in seeds:
+        pts = [(math.log2(d), value(cells[(kind_, d)][seed]["record"], "laplacian", "mean")) for d in ds if seed in cells.get((kind_, d), {})]
+        pts = [(x, y) for x, y in pts if y is not None]
+        if len(pts) >= 2:
+            slopes.append(float(np.polyfit([p[0] for p in pts], [p[1] for p in pts], 1)[0]))
+    return slopes
 
 
 @torch.inference_mode()
@@ -157,132 +190,160 @@ def latency_per_image(checkpoint: Path, repeats: int = 20, batch: int = 64) -> f
     return float(np.min(times)) / batch
 
 
-def write_tables(root: Path, scale: Any) -> str:
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _real_line(root: Path, study: Any) -> str | None:
+    path = Path(root) / study.name / "real.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    parts = [f"{name} {_g(v, 3)}" for name, metric, key in COLUMNS if (v := value(record, metric, key)) is not None]
+    return f"Baseline, {study.real} (first images) scored as a generator against {study.reference}: " + ", ".join(parts) + "."
+
+
+def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
+    """The tables of one study (teacher selection, students vs scratch, claims, compression)."""
     from trainers.dry_run import measure
     from trainers.models import Architecture
+    from trainers.checkpoint import read_checkpoint
 
-    torch.set_num_threads(1)
-    runs = load_runs(Path(root))
+    runs = load_runs(root, study.name)
+    if not runs:
+        return [f"No scored runs of {study.name} in {root}."]
     cells = by(runs)
-    teacher_d = scale.teacher_d
-    out: list[str] = []
+    teacher_d = study.teacher_d
     seeds = sorted({r["seed"] for r in runs})
-    out.append(f"Seeds: {', '.join(map(str, seeds))}; cells: mean [95 % t-interval over seeds].\n")
+    out: list[str] = []
+    real = _real_line(root, study)
+    if real:
+        out.append(real + "\n")
+    out.append(
+        f"Seeds: {', '.join(map(str, seeds))}. A cell: mean [95 % t-interval over seeds] ±(mean half-width of each run's 95 % "
+        "bootstrap interval of the score, 1,000 images: the sampling noise of one evaluation).\n"
+    )
 
-    # 1. teacher selection
-    out.append("### Teacher selection: DCGAN over d\n")
-    out.append("| d | steps | generator parameters | seeds | FID ↓ | IS ↑ | KID ↓ | VoL |")
+    out.append("#### Teacher selection: DCGAN over d\n")
+    out.append(_row(["d", "steps", "generator parameters", "seeds", "FID ↓", "IS ↑", "KID ↓", "VoL"]))
     out.append("|---|---|---|---|---|---|---|---|")
-    for k, d in sorted(((k, d) for k, d in cells if k == "gan" or k.startswith("teacher-")), key=lambda kd: (kd[1], kd[0])):
-        cell = cells[(k, d)]
-        first = next(iter(cell.values()))["entry"]
-        params = first["parameters"]
+    for d in sorted(d for k, d in cells if k == "gan"):
+        cell = cells[("gan", d)]
+        first = cell[min(cell)]["entry"]
         out.append(
-            f"| {d} | {first['steps']} | {params:,} | {len(cell)} | {fmt(samples(cell, 'fid', 'fid'))} | {fmt(samples(cell, 'is', 'mean'))} | "
-            f"{fmt(samples(cell, 'kid', 'mean'))} | {fmt(samples(cell, 'laplacian', 'mean'), 4)} |"
+            _row([str(d), str(first["steps"]), f"{first['parameters']:,}", str(len(cell))] + [fmt_cell(cell, m, k) for m, k in (("fid", "fid"), ("is", "mean"), ("kid", "mean"), ("laplacian", "mean"))])
         )
 
-    # 2. students against scratch
-    student_ds = sorted({d for k, d in cells if k == "mse"}, reverse=True)
+    student_ds = sorted({d for k, d in cells if k == "mse" or k.startswith("joint-")}, reverse=True)
     joints = sorted({k for k, _ in cells if k.startswith("joint-")})
-    out.append(f"\n### Students of the d = {teacher_d} teacher against same-size scratch controls (FID ↓ / IS ↑ / VoL)\n")
-    header = ["student d", "compression", "MSE", *[f"joint λ={k.split('-')[1]}" for k in joints], "scratch (GAN)"]
-    out.append("| " + " | ".join(header) + " |")
+    students = [k for k in ["mse", *joints] if any((k, d) in cells for d in student_ds)]
+    out.append(f"\n#### Students of each seed's d = {teacher_d} teacher against same-size scratch controls (FID ↓ / IS ↑ / VoL)\n")
+    header = ["student d", "compression", *[("MSE" if k == "mse" else f"joint λ={k.split('-')[1]}") for k in students], "scratch (DCGAN)"]
+    out.append(_row(header))
     out.append("|" + "---|" * len(header))
     for d in student_ds:
-        mse = cells.get(("mse", d), {})
-        ratio = next(iter(mse.values()))["entry"]["compression_ratio"] if mse else None
+        some = next((cells[(k, d)] for k in students if (k, d) in cells), {})
+        ratio = some[min(some)]["entry"].get("compression_ratio") if some else None
         row = [str(d), f"{ratio:.2f}×" if ratio else "–"]
-        for k in ["mse", *joints, "gan"]:
+        for k in [*students, "gan"]:
             cell = cells.get((k, d), {})
-            row.append(" / ".join(fmt(samples(cell, m, key)) for m, key in (("fid", "fid"), ("is", "mean"), ("laplacian", "mean"))) if cell else "–")
-        out.append("| " + " | ".join(row) + " |")
+            row.append(" / ".join(fmt_cell(cell, m, key) for m, key in (("fid", "fid"), ("is", "mean"), ("laplacian", "mean"))) if cell else "–")
+        out.append(_row(row))
 
-    # 3. claims as interval tests
-    out.append("\n### The claims as tests of intervals (paired by seed; 95 % t-interval of the difference)\n")
-    out.append("| claim | d | difference | interval | verdict |")
-    out.append("|---|---|---|---|---|")
-    beats: dict[int, str] = {}
-    for d in student_ds:
-        for k in ["mse", *joints]:
+    out.append("\n#### The claims as tests of intervals (paired by seed; 95 % t-interval of the per-seed difference)\n")
+    out.append(_row(["claim", "d", "mean difference", "interval", "seeds", "verdict"]))
+    out.append("|---|---|---|---|---|---|")
+    beats: dict[str, dict[int, str]] = {}
+    for k in students:
+        for d in student_ds:
             if (k, d) not in cells or ("gan", d) not in cells:
                 continue
             diffs = paired(cells[(k, d)], cells[("gan", d)], "fid", "fid")
-            mean, low, high = t_interval(diffs) if diffs else (float("nan"),) * 3
-            v = verdict(diffs, "lower")
-            out.append(f"| {k} student beats scratch (FID) | {d} | {mean:.3g} | [{low:.3g}, {high:.3g}] | {v} |")
-            if k == "mse":
-                beats[d] = v
-    long_teacher = next((k for k, d in cells if k.startswith("teacher-") and d == teacher_d), None)
-    teacher_cell = cells.get((long_teacher, teacher_d), {}) if long_teacher else cells.get(("gan", teacher_d), {})
-    for d in student_ds:
-        if ("mse", d) in cells and teacher_cell:
-            diffs = paired(cells[("mse", d)], teacher_cell, "fid", "fid")
+            if not diffs:
+                continue
             mean, low, high = t_interval(diffs)
+            v = verdict(diffs, "lower")
+            beats.setdefault(k, {})[d] = v
+            out.append(_row([f"{k} student beats scratch (FID student − scratch < 0)", str(d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), v]))
+    teacher_cell = cells.get(("gan", teacher_d), {})
+    for k in students:
+        for d in student_ds:
+            if (k, d) in cells and teacher_cell:
+                diffs = paired(cells[(k, d)], teacher_cell, "fid", "fid")
+                if not diffs:
+                    continue
+                mean, low, high = t_interval(diffs)
+                v = "too few seeds" if len(diffs) < 2 else "equal within the noise" if low <= 0 <= high else "worse" if low > 0 else "better"
+                out.append(_row([f"{k} student as good as its teacher (FID student − teacher, 0 = equal)", str(d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), v]))
+    for k in students:
+        ds_k = [d for d in student_ds if (k, d) in cells]
+        slopes = vol_slopes(cells, k, ds_k, seeds)
+        if slopes:
+            mean, low, high = t_interval(slopes)
             out.append(
-                f"| MSE student as good as the teacher (FID difference, 0 = equal) | {d} | {mean:.3g} | [{low:.3g}, {high:.3g}] | "
-                f"{'equal within the noise' if low <= 0 <= high else 'worse' if low > 0 else 'better'} |"
+                _row([f"VoL falls with compression ({k} students: slope of VoL per doubling of d > 0)", ",".join(map(str, ds_k)), _g(mean, 4), f"[{_g(low, 4)}, {_g(high, 4)}]", str(len(slopes)), verdict(slopes, "higher")])
             )
-    slopes = []
-    for seed in seeds:
-        pts = [(math.log2(d), value(cells[("mse", d)][seed]["record"], "laplacian", "mean")) for d in student_ds if seed in cells.get(("mse", d), {})]
-        pts = [(x, y) for x, y in pts if y is not None]
-        if len(pts) >= 2:
-            slopes.append(float(np.polyfit([p[0] for p in pts], [p[1] for p in pts], 1)[0]))
-    if slopes:
-        mean, low, high = t_interval(slopes)
+    for k, result in beats.items():
+        limit = compression_limit(result)
         out.append(
-            f"| VoL falls with compression (MSE students: slope of VoL per doubling of d, > 0) | {','.join(map(str, student_ds))} | "
-            f"{mean:.4g} | [{low:.4g}, {high:.4g}] | {verdict(slopes, 'higher')} |"
+            f"\n{k}: beats scratch by its interval at d = {', '.join(str(d) for d, v in result.items() if v == 'holds') or 'none'}; "
+            f"not shown at d = {', '.join(str(d) for d, v in result.items() if v != 'holds') or 'none'}; "
+            f"compression limit (smallest d down to which every larger d holds): {limit if limit is not None else 'none (fails at the largest d)'}."
         )
-    holds = [d for d, v in beats.items() if v == "holds"]
-    out.append(
-        f"\nMSE student beats scratch by its interval at d = {', '.join(map(str, holds)) or 'none'}"
-        f"; not shown at d = {', '.join(str(d) for d, v in beats.items() if v != 'holds') or 'none'} "
-        f"(d without a scratch control: {', '.join(str(d) for d in student_ds if d not in beats) or 'none'})."
-    )
 
-    # 4. compression table
-    out.append("\n### Compression table (seed-0 checkpoints timed; scores over seeds)\n")
-    out.append("| model | parameters | MACs / image | latency / image (1 thread) | × teacher | " + " | ".join(c[0] for c in COLUMNS) + " |")
+    out.append("\n#### Compression table (seed-0 checkpoint timed; scores over seeds)\n")
+    out.append(_row(["model", "parameters", "MACs / image", "latency / image (1 thread)", "× teacher", *[c[0] for c in COLUMNS]]))
     out.append("|" + "---|" * (5 + len(COLUMNS)))
-    rows = (
-        [(f"teacher ({long_teacher or 'gan'})", (long_teacher or "gan", teacher_d))]
-        + [(f"MSE d={d}", ("mse", d)) for d in student_ds]
-        + [(f"scratch d={d}", ("gan", d)) for d in student_ds if ("gan", d) in cells]
-    )
+    rows = [(f"teacher d={teacher_d}", ("gan", teacher_d))]
+    rows += [(f"{'MSE' if k == 'mse' else 'joint λ=' + k.split('-')[1]} d={d}", (k, d)) for k in students for d in student_ds]
+    rows += [(f"scratch d={d}", ("gan", d)) for d in student_ds]
     base = None
     for name, key in rows:
         cell = cells.get(key)
         if not cell:
             continue
         first = cell[min(cell)]
-        arch = (
-            Architecture(**first["record"]["inputs"]["generated"].get("architecture", {})) if "architecture" in first["record"]["inputs"]["generated"] else None
-        )
-        if arch is None:
-            from trainers.checkpoint import read_checkpoint
-
-            arch = Architecture(**read_checkpoint(first["checkpoint"])["record"]["architecture"])
+        arch = Architecture(**read_checkpoint(first["checkpoint"])["record"]["architecture"])
         m = measure("generator", arch)
-        latency = latency_per_image(first["checkpoint"])
-        base = base or latency
-        out.append(
-            f"| {name} | {m['parameters']:,} | {m['macs']:,} | {latency * 1e6:.0f} µs | {latency / base:.2f} | "
-            + " | ".join(fmt(samples(cell, metric, key2)) for _, metric, key2 in COLUMNS)
-            + " |"
-        )
+        timing = "–"
+        ratio = "–"
+        if latency:
+            seconds = latency_per_image(first["checkpoint"])
+            base = base or seconds
+            timing, ratio = f"{seconds * 1e6:.0f} µs", f"{seconds / base:.2f}"
+        out.append(_row([name, f"{m['parameters']:,}", f"{m['macs']:,}", timing, ratio, *[fmt_cell(cell, metric, key2) for _, metric, key2 in COLUMNS]]))
+    return out
 
-    # 5. wall times
+
+def wall_time_table(root: Path) -> list[str]:
     from .jobs import wall_times
 
     times = wall_times(Path(root))
-    if times:
-        out.append("\n### Wall time of every job here (2 jobs in parallel, 1 thread each)\n")
-        out.append("| job | wall time | command |")
-        out.append("|---|---|---|")
-        for name, done in times.items():
-            command = done["command"].split(" -m ", 1)[-1]
-            out.append(f"| {name} | {done['wall_s'] / 60:.1f} min | `gan-eval {command.removeprefix('gan_eval ')}` |")
-        out.append(f"\nTotal: {sum(d['wall_s'] for d in times.values()) / 60:.0f} job-minutes.")
+    if not times:
+        return []
+    out = ["| job | wall time | command |", "|---|---|---|"]
+    for name, done in sorted(times.items(), key=lambda item: item[1]["started"]):
+        command = done["command"].split(" -m ", 1)[-1]
+        out.append(f"| {name} | {done['wall_s'] / 60:.1f} min | `gan-eval {command.removeprefix('gan_eval ')}` |")
+    first = min(d["started"] for d in times.values())
+    last = max(d["started"] + d["wall_s"] for d in times.values())
+    out.append(
+        f"\nTotal: {sum(d['wall_s'] for d in times.values()) / 60:.0f} job-minutes; first start to last end "
+        f"{time.strftime('%H:%M', time.gmtime(first))}–{time.strftime('%H:%M', time.gmtime(last))} UTC ({(last - first) / 60:.0f} min)."
+    )
+    return out
+
+
+def write_tables(root: Path, scale: Any, latency: bool = True) -> str:
+    """Every study's tables, then the wall time of every job (markdown)."""
+    torch.set_num_threads(1)
+    out: list[str] = []
+    for study in scale.studies:
+        out.append(f"### {study.name}\n")
+        out += study_tables(Path(root), study, latency=latency)
+        out.append("")
+    wall = wall_time_table(Path(root))
+    if wall:
+        out.append("### Wall time of every job (2 jobs in parallel, 1 thread each)\n")
+        out += wall
     return "\n".join(out)
