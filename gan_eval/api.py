@@ -762,13 +762,15 @@ def report_html(runs: Sequence[tuple[str, dict[str, Any], str]], registry: Regis
     return render_report([ReportRun(label, record, path) for label, record, path in runs], registry or load_registry(), title)
 
 
-def write_report(records: Sequence[str], out: str | Path, *, title: str | None = None, plugins: Sequence[str] = ()) -> int:
-    """Compare run records (or sweep manifests) side by side in one HTML file; returns the run count."""
+def write_report(records: Sequence[str], out: str | Path, *, title: str | None = None, plugins: Sequence[str] = (), baseline: str | None = None) -> int:
+    """Compare run records (or sweep manifests) side by side in one HTML file; returns the run count.
+    ``baseline`` (a run label; default the first run) is the run the comparison table subtracts; runs
+    with saved states get paired intervals from :func:`compare`."""
     from .report import load_runs, write_report as write
 
     runs = load_runs(records)
     planned_outputs(out=None, html=str(out), inputs=list(records))
-    write(str(out), runs, load_registry(plugins), title)
+    write(str(out), runs, load_registry(plugins), title, baseline, lambda a, b: compare(a.origin, b.origin, plugins=plugins))
     return len(runs)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator, Sequence
 
+from .bars import NEUTRAL, bar_caption, bars_from, draw_bars
 from .runs import ReportRun, summary_metric_names
 from .section import Block, Figure, ReportSection
 
@@ -87,38 +88,56 @@ class MetricTrendsSection(ReportSection):
     def _trend(self, runs: Sequence[ReportRun], metrics: list[str], key: str, label: str) -> Figure:
         figure, axes = new_figure(len(metrics))
         roles = sorted({str(r.fact("role") or "run") for r in runs})
+        shown: list = []
         for ax, metric in zip(axes, metrics):
+            ax.set_gid(f"panel-{key}-{metric}")
             for index, role in enumerate(roles):
                 points = sorted(
-                    (_numeric(r.fact(key)), r.primary(metric))
-                    for r in runs
-                    if str(r.fact("role") or "run") == role and _numeric(r.fact(key)) is not None and r.primary(metric) is not None
+                    ((_numeric(r.fact(key)), r.primary(metric), r.interval(metric)) for r in runs if str(r.fact("role") or "run") == role),
+                    key=lambda p: (p[0] is None, p[0] or 0.0),
                 )
+                points = [p for p in points if p[0] is not None and p[1] is not None]
                 if points:
-                    xs, ys = zip(*points)
-                    ax.plot(xs, ys, marker=ROLE_MARKERS.get(role, "o"), color=PALETTE[index % len(PALETTE)], label=role, linewidth=1.4, markersize=5)
-            if key == "compression_ratio":  # teachers have no ratio: draw them as horizontal lines
+                    color = PALETTE[index % len(PALETTE)]
+                    xs, ys, found = zip(*points)
+                    draw_bars(ax, bars_from(zip(xs, found)), color, f"bars-{key}-{metric}-{role}")
+                    ax.plot(xs, ys, marker=ROLE_MARKERS.get(role, "o"), color=color, label=role, linewidth=1.4, markersize=5, zorder=3)
+                    shown.extend(found)
+            if key == "compression_ratio":  # teachers have no ratio: draw them as horizontal lines (their interval as a band)
                 for run in runs:
                     if run.fact("role") == "teacher" and run.primary(metric) is not None and _numeric(run.fact(key)) is None:
-                        ax.axhline(run.primary(metric), color="#888888", linestyle="--", linewidth=1, label=f"teacher {_short(run.label, 20)}")
+                        ax.axhline(run.primary(metric), color=NEUTRAL, linestyle="--", linewidth=1, label=f"teacher {_short(run.label, 20)}")
+                        found = run.interval(metric)
+                        if found is not None:
+                            ax.axhspan(found["low"], found["high"], color=NEUTRAL, alpha=0.15, linewidth=0, gid=f"band-{metric}-{run.label}")
+                        shown.append(found)
                 _plain_log_axis(ax)
             ax.set_title(_metric_title(runs, metric))
             ax.set_xlabel(label)
             if len(ax.get_legend_handles_labels()[1]) > 1:
                 ax.legend()
-        return Figure.from_matplotlib(figure, f"Primary value of each metric against {label}.")
+        caption = f"Primary value of each metric against {label}. " + bar_caption(shown, sum(f is None for f in shown))
+        if key == "compression_ratio":
+            caption += " Dashed lines: teachers (shaded: their interval)."
+        return Figure.from_matplotlib(figure, caption, vector=True)
 
     def _dots(self, runs: Sequence[ReportRun], metrics: list[str]) -> Figure:
         figure, axes = new_figure(len(metrics), height=0.5 + 0.28 * len(runs))
         labels = [r.label for r in runs]
+        shown: list = []
         for ax, metric in zip(axes, metrics):
+            ax.set_gid(f"panel-runs-{metric}")
             values = [r.primary(metric) for r in runs]
             ys = [i for i, v in enumerate(values) if v is not None]
+            found = [runs[i].interval(metric) for i in ys]
+            draw_bars(ax, bars_from(zip(ys, found)), PALETTE[0], f"bars-runs-{metric}", horizontal=True)
             ax.scatter([values[i] for i in ys], ys, color=PALETTE[0], s=22, zorder=3)
             ax.set_yticks(range(len(labels)), [_short(label) for label in labels])
             ax.set_ylim(len(labels) - 0.5, -0.5)
             ax.set_title(_metric_title(runs, metric))
-        return Figure.from_matplotlib(figure, "Primary value of each metric, one row per run.")
+            shown.extend(found)
+        caption = "Primary value of each metric, one row per run. " + bar_caption(shown, sum(f is None for f in shown))
+        return Figure.from_matplotlib(figure, caption, vector=True)
 
 
 def _plain_log_axis(ax) -> None:

@@ -19,14 +19,17 @@ import jinja2
 
 from ..version import __version__
 from ..atomic import atomic_write_text
+from .comparison import ComparisonSection, Paired, choose_baseline
+from .curves import SampleSizeSection
 from .plots import MetricTrendsSection
 from .runs import TRAINER_FACTS, ReportRun, comparability_warnings
 from .section import RenderedSection, ReportSection
 from .summary import FACT_TITLES, build_summary
+from .training import TrainingCurvesSection
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Sections every report has (before plugin sections of larger ``order``).
-BUILTIN_SECTIONS: tuple[type[ReportSection], ...] = (MetricTrendsSection,)
+BUILTIN_SECTIONS: tuple[type[ReportSection], ...] = (ComparisonSection, MetricTrendsSection, SampleSizeSection, TrainingCurvesSection)
 
 
 def fmt(value: Any) -> str:
@@ -65,13 +68,17 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_sections(runs: Sequence[ReportRun], sections: dict[str, Any], providers: dict[str, str]) -> list[RenderedSection]:
-    """Run each applicable section; a failing plugin section becomes a visible error box, not a crash."""
+def render_sections(
+    runs: Sequence[ReportRun], sections: dict[str, Any], providers: dict[str, str], made: dict[str, ReportSection] | None = None
+) -> list[RenderedSection]:
+    """Run each applicable section; a failing plugin section becomes a visible error box, not a crash.
+    ``made`` holds sections already built with report options (the comparison's baseline)."""
     rendered = []
     for cls in sorted(sections.values(), key=lambda c: (getattr(c, "order", 500), c.name)):
         plugin = providers.get(cls.name, "gan-eval")
         try:
-            section = cls()
+            ready = (made or {}).get(cls.name)
+            section: ReportSection = ready if ready is not None and type(ready) is cls else cls()  # a plugin's section of that name is built plainly
             if not section.applies(runs):
                 continue
             blocks = list(section.blocks(runs))
@@ -83,8 +90,10 @@ def render_sections(runs: Sequence[ReportRun], sections: dict[str, Any], provide
     return rendered
 
 
-def render_report(runs: Sequence[ReportRun], registry: Any = None, title: str | None = None) -> str:
-    """The report's HTML. ``registry`` (a :class:`gan_eval.plugins.Registry`) supplies plugin sections."""
+def render_report(runs: Sequence[ReportRun], registry: Any = None, title: str | None = None, baseline: str | None = None, paired: Paired | None = None) -> str:
+    """The report's HTML. ``registry`` (a :class:`gan_eval.plugins.Registry`) supplies plugin sections;
+    ``baseline`` (a run label; default the first run) is what the comparison table subtracts, and
+    ``paired(baseline_run, run)`` gives its paired intervals (``gan_eval.api.compare`` on their files)."""
     sections: dict[str, type] = {cls.name: cls for cls in BUILTIN_SECTIONS}
     providers: dict[str, str] = {}
     if registry is not None:
@@ -92,6 +101,9 @@ def render_report(runs: Sequence[ReportRun], registry: Any = None, title: str | 
             sections[name] = cls
             providers[name] = registry.provider("report_sections", name)
     runs = list(runs)
+    if runs:
+        choose_baseline(runs, baseline)  # an unknown label is the user's error, not a broken section
+    made: dict[str, ReportSection] = {ComparisonSection.name: ComparisonSection(baseline, paired)}
     context = {
         "title": title or (f"gan-eval report: {runs[0].label}" if len(runs) == 1 else f"gan-eval report: {len(runs)} runs"),
         "runs": runs,
@@ -100,7 +112,7 @@ def render_report(runs: Sequence[ReportRun], registry: Any = None, title: str | 
         "trainer_facts": TRAINER_FACTS,
         "text_facts": ("role", "arch", "dataset"),
         "warnings": report_warnings(runs),
-        "sections": render_sections(runs, sections, providers),
+        "sections": render_sections(runs, sections, providers, made),
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "version": __version__,
         "references": reference_previews(runs),
@@ -137,6 +149,8 @@ def reference_previews(runs: Sequence[ReportRun]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def write_report(path: str | Path, runs: Sequence[ReportRun], registry: Any = None, title: str | None = None) -> None:
+def write_report(
+    path: str | Path, runs: Sequence[ReportRun], registry: Any = None, title: str | None = None, baseline: str | None = None, paired: Paired | None = None
+) -> None:
     """Render and write atomically (a reader never sees half a report)."""
-    atomic_write_text(path, render_report(runs, registry, title))
+    atomic_write_text(path, render_report(runs, registry, title, baseline, paired))

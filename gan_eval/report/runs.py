@@ -50,6 +50,17 @@ class ReportRun:
         value = result.get("values", {}).get(result.get("primary"))
         return float(value) if isinstance(value, (int, float)) else None
 
+    def interval(self, name: str, key: str | None = None) -> dict[str, Any] | None:
+        """The recorded interval (``low``, ``high``, ``level``, ``method`` ...) of a result's value
+        ``key`` (default: its primary value), or None when the run recorded none for it."""
+        result = self.result(name)
+        if result is None:
+            return None
+        found = (result.get("intervals") or {}).get(key or result.get("primary") or "")
+        if not isinstance(found, dict) or not all(isinstance(found.get(k), (int, float)) for k in ("low", "high")):
+            return None
+        return found
+
     def fact(self, key: str) -> Any:
         """A trainer fact (``d``, ``parameters``, ``compression_ratio`` ...) of the generated input."""
         return self.generated.get(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence, Union
 
@@ -37,23 +38,48 @@ class Table:
 
 @dataclass
 class Figure:
-    """An image: PNG bytes (embedded as a data: URL) with a caption and alternative text."""
+    """An image with a caption and alternative text: PNG bytes, or SVG bytes when ``svg`` is set
+    (vector plots stay sharp and their marks can be checked). Either is embedded as a data: URL."""
 
     png: bytes
     caption: str = ""
     alt: str = ""
     kind: str = "figure"
+    svg: bytes | None = None
 
     @property
     def data_url(self) -> str:
+        if self.svg is not None:
+            return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
     @classmethod
-    def from_matplotlib(cls, figure: "MplFigure", caption: str = "", alt: str = "", dpi: int = 110) -> "Figure":
-        """Render a ``matplotlib.figure.Figure`` (built without pyplot) to an embedded PNG."""
+    def from_matplotlib(cls, figure: "MplFigure", caption: str = "", alt: str = "", dpi: int = 110, vector: bool = False) -> "Figure":
+        """Render a ``matplotlib.figure.Figure`` (built without pyplot) to an embedded PNG, or with
+        ``vector=True`` to SVG (text kept as text, no date or random ids: the same plot gives the
+        same bytes)."""
         buffer = io.BytesIO()
+        if vector:
+            import matplotlib
+
+            with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gan-eval-report"}):
+                figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+            return cls(b"", caption, alt or caption, svg=_display_size(buffer.getvalue(), dpi))
         figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
         return cls(buffer.getvalue(), caption, alt or caption)
+
+
+def _display_size(svg: bytes, dpi: int) -> bytes:
+    """Show an SVG at the size its PNG would have at ``dpi`` (matplotlib writes points, 72 per inch;
+    its viewBox keeps the drawing's own coordinates unchanged)."""
+    head, _, rest = svg.partition(b"<svg ")
+    tag, close, body = rest.partition(b">")
+
+    def scaled(match: "re.Match[bytes]") -> bytes:
+        return match.group(1) + b'="' + f"{float(match.group(2)) * dpi / 72:.1f}px".encode() + b'"'
+
+    tag = re.sub(rb'\b(width|height)="([0-9.]+)pt"', scaled, tag, count=2)
+    return head + b"<svg " + tag + close + body
 
 
 Block = Union[Text, Table, Figure]

@@ -59,5 +59,66 @@ def assert_inert_and_well_formed(html: str) -> PageParser:
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
         for name in ("src", "href", "action", "srcset"):
             if name in attrs:
-                assert attrs[name].startswith("data:image/png;base64,"), (tag, name, attrs[name][:80])
+                assert attrs[name].startswith(("data:image/png;base64,", SVG_URL)), (tag, name, attrs[name][:80])
+                if attrs[name].startswith(SVG_URL):
+                    assert_inert_svg(attrs[name])
     return page
+
+
+SVG_URL = "data:image/svg+xml;base64,"
+XLINK = "{http://www.w3.org/1999/xlink}href"
+
+
+def svg_root(url: str):
+    """An embedded SVG (its data: URL) parsed as XML: a malformed one fails here."""
+    import base64
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(base64.b64decode(url[len(SVG_URL) :]))
+
+
+def assert_inert_svg(url: str) -> None:
+    """No script, no foreign object, no event handler, no link that leaves the SVG (only #ids)."""
+    for element in svg_root(url).iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        assert tag not in ("script", "foreignObject", "iframe", "a"), tag
+        for name, value in element.attrib.items():
+            assert not name.rsplit("}", 1)[-1].startswith("on"), (tag, name)
+            if name in ("href", XLINK):
+                assert value.startswith("#"), (tag, value)
+
+
+class TableParser(HTMLParser):
+    """Every <table> of a page as rows of cell texts (header row included)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None and self.tables and self.tables[-1]:
+            self.tables[-1][-1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def table_starting(html: str, *header: str) -> list[list[str]]:
+    """The body rows of the table whose header begins with ``header``."""
+    parser = TableParser()
+    parser.feed(html)
+    for table in parser.tables:
+        if table and table[0][: len(header)] == list(header):
+            return table[1:]
+    raise AssertionError(f"no table with header {header}")

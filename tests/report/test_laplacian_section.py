@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gan_eval.report import Figure, Table
@@ -23,6 +23,7 @@ def test_histogram_bins_values_by_log10_and_clamps_the_ends():
     assert counts[-1] == 1  # 1e12 clamped into the last bin
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # two 300-long lists per example: slow to draw on a loaded shared machine
 @given(st.lists(st.integers(0, 50), min_size=300, max_size=300), st.lists(st.integers(0, 50), min_size=300, max_size=300))
 def test_rebin_keeps_every_count_and_the_shared_edges(a, b):
     edges = np.array(HISTOGRAM_EDGES)
