@@ -9,8 +9,13 @@ A metric declaring ``resampling = "half"`` (k-NN statistics, where copies of a p
 distort radii) gets half-sampling instead: each replicate takes half of each set's units without
 replacement. For a mean, Var(θ_{N/2} − θ_N) = Var(θ_N) (finite-population correction), so the
 replicates' deviations from the estimate stand for the estimate's error: the interval is the
-``basic`` one, [2θ − q_high, 2θ − q_low], on replicates re-centred on θ (a k-NN statistic at N/2
-differs systematically from the one at N, and that shift is not the estimate's error).
+percentile one, [q_low, q_high], of the replicates re-centred on θ (a k-NN statistic at N/2
+differs systematically from the one at N, and that shift is not the estimate's error). Percentile
+rather than basic ([2θ − q_high, 2θ − q_low]): precision and recall near 1 are skewed, and the
+basic interval reflected that skew the wrong way (coverage measured in docs/intervals.md).
+
+A metric may also offer a fast path, :meth:`Metric.resampler` (gan_eval.resampling): it precomputes
+once and maps unit counts to values, so a replicate does not rebuild states and recompute.
 
 Method (``bca``, the default): Efron's bias-corrected and accelerated percentile interval. The bias
 correction matters for FID, whose plug-in estimate is biased upwards by O(d/N) and whose bootstrap
@@ -102,16 +107,18 @@ def metric_intervals(
     keys = [k for k, v in estimate.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
     if not keys:
         return {}
-    sets = _resampled_sets(generated, reference, resample_reference)
+    plan = ResamplingPlan(metric, generated, reference, resample_reference)
     rng = np.random.default_rng(seed)
-    replicates = bootstrap_replicates(metric, sets, keys, resamples, rng)
+    replicates = bootstrap_replicates(plan, keys, resamples, rng)
     theta = np.array([estimate[k] for k in keys])
     if is_half_sampled(metric):  # see the module doc: half-sample deviations stand for the estimate's error
-        method = "basic"
-        replicates = replicates - np.nanmean(replicates, axis=0) + theta  # their spread, not their N-dependent shift
+        method = "percentile"
+        with warnings.catch_warnings():  # a key the metric's resampler does not give is all NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            replicates = replicates - np.nanmean(replicates, axis=0) + theta  # their spread, not their N-dependent shift
     if method == "bca":
-        acceleration = _jackknife_acceleration(metric, sets, keys, rng)
-    smallest = min(len(filled) for _, filled in _resampled(sets).values())
+        acceleration = _jackknife_acceleration(plan, keys, rng)
+    smallest = plan.smallest()
     out = {}
     for j, key in enumerate(keys):
         column = replicates[:, j]
@@ -120,7 +127,7 @@ def metric_intervals(
             continue
         a = acceleration[j] if method == "bca" else 0.0
         low, high = interval_endpoints(column, theta[j], level, smallest, method, a)
-        label = "half-sampling basic" if is_half_sampled(metric) else method
+        label = "half-sampling percentile" if is_half_sampled(metric) else method
         out[key] = Interval(float(low), float(high), float(level), label, int(resamples), int(seed))
     return out
 
@@ -137,22 +144,78 @@ def interval_endpoints(replicates: np.ndarray, theta: float, level: float, units
 
 
 # --- resampling -----------------------------------------------------------------------------------
-def _resampled_sets(generated: State, reference: State | None, resample_reference: bool) -> dict[str, tuple[State | None, np.ndarray | None]]:
-    """{"generated"/"reference": (state, indices of its units that hold data, or None: kept fixed)}."""
-    sets: dict[str, tuple[State | None, np.ndarray | None]] = {"generated": (generated, _filled_units(generated)), "reference": (reference, None)}
-    if reference is not None and resample_reference:
-        units = reference.units()
-        if units.kind != "fixed" and units.nonempty >= MIN_UNITS:
-            sets["reference"] = (reference, _filled_units(reference))
-    return sets
+class ResamplingPlan:
+    """What a replicate draws and how its values are computed.
+
+    Units drawn: the metric's :class:`~gan_eval.resampling.Resampler`'s when it has one (the fast
+    path), else the states' own (:meth:`State.filled_units`). The generated set is always drawn;
+    the reference too when ``resample_reference`` and it is not fixed statistics.
+    """
+
+    def __init__(self, metric: Metric, generated: State, reference: State | None, resample_reference: bool = True):
+        self.metric, self.states = metric, {"generated": generated, "reference": reference}
+        roles = ["generated"]
+        if reference is not None and resample_reference:
+            units = reference.units()
+            if units.kind != "fixed" and units.nonempty >= MIN_UNITS:
+                roles.append("reference")
+        self.resampler = _resampler_of(metric, generated, reference)
+        if self.resampler is not None and any(self.resampler.units.get(role, 0) < MIN_UNITS for role in roles):
+            self.resampler = None
+        if self.resampler is None:
+            self.filled = {role: self.states[role].filled_units() for role in roles}
+        else:
+            self.filled = {role: np.arange(self.resampler.units[role]) for role in roles}
+        # a replicate the resampler declines is computed from states: possible where its units are theirs
+        self._fallback = self.resampler is None or all(
+            s is None or s.units().kind == "fixed" or self.resampler.units.get(role) == s.units().count for role, s in self.states.items()
+        )
+
+    def smallest(self) -> int:
+        """Units of the smallest drawn set (for the small-sample expansion of the quantiles)."""
+        return min(len(filled) for filled in self.filled.values())
+
+    def values(self, drawn: Mapping[str, np.ndarray], keys: list[str]) -> np.ndarray:
+        """The metric's ``keys`` for drawn unit indices per role (repeats allowed; NaN where it fails)."""
+        if self.resampler is not None:
+            counts = {role: np.ones(n, dtype=np.int64) for role, n in self.resampler.units.items()}
+            counts.update({role: np.bincount(idx, minlength=self.resampler.units[role]) for role, idx in drawn.items()})
+            try:
+                found = self.resampler.values(counts)
+            except (GanEvalError, ValueError, np.linalg.LinAlgError):
+                return np.full(len(keys), np.nan)
+            if found is not None:
+                return np.array([float(found.get(k, np.nan)) for k in keys])
+            if not self._fallback:
+                return np.full(len(keys), np.nan)
+        states = {role: _drawn_state(self.states[role], idx) for role, idx in drawn.items()}
+        gen = states.get("generated", self.states["generated"])
+        ref = states.get("reference", self.states["reference"])
+        try:
+            values = _quiet(self.metric.compute, gen, ref)
+        except (GanEvalError, ValueError, np.linalg.LinAlgError):
+            return np.full(len(keys), np.nan)
+        return np.array([float(values.get(k, np.nan)) for k in keys])
+
+    def extra_sd(self, keys: list[str]) -> np.ndarray:
+        """Standard deviation of the error part the units do not carry, per key (0 mostly)."""
+        extra = self.resampler.extra_variance if self.resampler is not None else {}
+        return np.sqrt(np.array([max(float(extra.get(k, 0.0)), 0.0) for k in keys]))
 
 
-def _resampled(sets) -> dict:
-    return {role: entry for role, entry in sets.items() if entry[1] is not None}
+def _drawn_state(state: State | None, indices: np.ndarray) -> State:
+    assert state is not None  # only the states of drawn roles are resampled
+    return state.resampled(indices)
 
 
-def _filled_units(state: State) -> np.ndarray:
-    return state.filled_units()
+def _resampler_of(metric: Metric, generated: State, reference: State | None):
+    hook = getattr(metric, "resampler", None)
+    if hook is None:
+        return None
+    try:
+        return _quiet(hook, generated, reference)
+    except (GanEvalError, ValueError, np.linalg.LinAlgError):
+        return None  # the slow path then reports what is wrong, replicate by replicate
 
 
 def draw_units(filled: np.ndarray, rng: np.random.Generator, half: bool = False) -> np.ndarray:
@@ -167,24 +230,18 @@ def is_half_sampled(metric: Metric) -> bool:
     return getattr(metric, "resampling", "auto") == "half"
 
 
-def bootstrap_replicates(metric: Metric, sets, keys: list[str], resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """resamples × keys array of the metric on resampled states (NaN where a resample failed)."""
+def bootstrap_replicates(plan: ResamplingPlan, keys: list[str], resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """resamples × keys array of the metric on resampled units (NaN where a resample failed), each
+    with its seeded draw of the resampler's extra variance added."""
     out = np.full((resamples, len(keys)), np.nan)
-    half = is_half_sampled(metric)
+    half = is_half_sampled(plan.metric)
+    extra = plan.extra_sd(keys)
     for b in range(resamples):
-        drawn = {role: state.resampled(draw_units(filled, rng, half)) for role, (state, filled) in _resampled(sets).items()}
-        out[b] = _values_of(metric, drawn, sets, keys)
+        drawn = {role: draw_units(filled, rng, half) for role, filled in plan.filled.items()}
+        out[b] = plan.values(drawn, keys)
+        if extra.any():
+            out[b] += extra * rng.standard_normal(len(keys))
     return out
-
-
-def _values_of(metric: Metric, drawn: Mapping[str, State], sets, keys: list[str]) -> np.ndarray:
-    gen = drawn.get("generated", sets["generated"][0])
-    ref = drawn.get("reference", sets["reference"][0])
-    try:
-        values = _quiet(metric.compute, gen, ref)
-    except (GanEvalError, ValueError, np.linalg.LinAlgError):
-        return np.full(len(keys), np.nan)
-    return np.array([float(values.get(k, np.nan)) for k in keys])
 
 
 def _quiet(compute: Callable, *args):
@@ -213,14 +270,16 @@ def _bca(column: np.ndarray, theta: float, acceleration: float, z_low: float, z_
     return tuple(np.quantile(column, ends))
 
 
-def _jackknife_acceleration(metric: Metric, sets, keys: list[str], rng: np.random.Generator) -> np.ndarray:
+def _jackknife_acceleration(plan: ResamplingPlan, keys: list[str], rng: np.random.Generator) -> np.ndarray:
     """BCa's acceleration per key, a = Σ U³ / (6 (Σ U²)^{3/2}), U the leave-one-group-out influences
     of every resampled set's groups (a two-sample jackknife when the reference is resampled too)."""
     influences = []
-    for role, (state, filled) in _resampled(sets).items():
+    for role, filled in plan.filled.items():
         groups = np.array_split(rng.permutation(filled), min(JACKKNIFE_GROUPS, len(filled)))
-        values = np.array([_values_of(metric, {role: state.resampled(np.setdiff1d(filled, group, assume_unique=True))}, sets, keys) for group in groups])
-        influences.append((len(groups) - 1) * (np.nanmean(values, axis=0) - values))
+        values = np.array([plan.values({role: np.setdiff1d(filled, group, assume_unique=True)}, keys) for group in groups])
+        with warnings.catch_warnings():  # a key the metric's resampler does not give is all NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            influences.append((len(groups) - 1) * (np.nanmean(values, axis=0) - values))
     u = np.concatenate(influences)
     num = np.nansum(u**3, axis=0)
     den = 6 * np.nansum(u**2, axis=0) ** 1.5

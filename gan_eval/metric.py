@@ -16,6 +16,7 @@ import torch
 
 from .errors import InputError
 from .params import Param, resolve_params
+from .resampling import Resampler
 from .state import Reduction, State
 
 #: Inputs a metric may require. ``features`` and ``logits`` come from the run's feature extractor.
@@ -77,6 +78,12 @@ class Metric(ABC):
     def details(self, generated: State, reference: State | None) -> dict[str, Any] | None:
         """Optional: small JSON data for report sections (e.g. a histogram), stored as the result's
         ``"details"`` in the record (at most 64 kB of JSON). None (the default) stores nothing."""
+        return None
+
+    def resampler(self, generated: State, reference: State | None) -> Resampler | None:
+        """Optional fast path for bootstrap intervals (gan_eval.resampling): precompute once what
+        every replicate needs and map unit counts to values. None (the default): each replicate
+        calls :meth:`compute` on resampled states."""
         return None
 
     # --- stored states (reference cache, stats files, snapshots): optional overrides ----------------

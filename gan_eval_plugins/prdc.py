@@ -13,6 +13,10 @@ strict comparisons, as ``prdc.compute_prdc``:
 Distances use scikit-learn's expansion √max(0, ‖a‖² − 2aᵀb + ‖b‖²) in float64 and are computed in
 blocks of real (or own-set) rows against all columns, at most :data:`_BLOCK_ELEMENTS` distances at a
 time, so memory is O(block + N) and never an N×N matrix; all four values come from one pass over D.
+
+Intervals: half-sampling (``resampling = "half"``, gan_eval.bootstrap), as for ``pr``: a resample
+with replacement puts copies of a point at distance 0 and shrinks the radii. The replicates come
+from one pass over the distances (gan_eval_plugins.knn_halves), not three passes each.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import gan_eval
 from gan_eval.errors import GanEvalError
 from gan_eval.params import Param
 from gan_eval_plugins.feature_rows import FeatureRowsMetric
+from gan_eval_plugins.knn_halves import HalfSampledNeighbours
 
 #: Distances computed at once (float64: 128 MiB a block).
 _BLOCK_ELEMENTS = 2**24
@@ -107,6 +112,14 @@ class PRDC(FeatureRowsMetric):
     higher_is_better = True
     state_params = frozenset()  # k acts in compute() only: the reference state is the rows
     params = {"k": Param(5, "the k-th nearest neighbour sets each point's radius (clamped, with a warning, below the set sizes)")}
+    resampling = "half"
+
+    def resampler(self, generated, reference):
+        fake, real = self.feature_pair(generated, reference)
+        if self.p["k"] < 1 or min(len(real), len(fake)) // 2 <= self.p["k"]:
+            return None  # half-samples would clamp k: compute() handles that
+        real, fake = real.to(torch.float64), fake.to(torch.float64)
+        return HalfSampledNeighbours(real, fake, self.p["k"], lambda a, b: distance_blocks(a, b, same=True), lambda a, b: distance_blocks(a, b), strict=True)
 
     def compute(self, generated, reference):
         fake, real = self.feature_pair(generated, reference)

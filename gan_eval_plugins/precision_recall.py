@@ -11,7 +11,8 @@ Guards: N ≤ k in either set is an error (no k-th neighbour). Intervals: half-s
 (``resampling = "half"``, gan_eval.bootstrap): a bootstrap resample with replacement would put copies
 of a point at distance 0 from each other, shrinking the k-NN radii and leaving fewer distinct balls,
 which biases precision and recall (measured: every replicate below the estimate); halves drawn
-without replacement have no ties.
+without replacement have no ties. The replicates come from one pass over the distances
+(gan_eval_plugins.knn_halves), not three passes each.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import torch
 
 import gan_eval
 from gan_eval.errors import GanEvalError
-from gan_eval_plugins.feature_rows import FeatureRowsMetric
 from gan_eval.params import Param
+from gan_eval.resampling import Resampler
+from gan_eval_plugins.feature_rows import FeatureRowsMetric
+from gan_eval_plugins.knn_halves import HalfSampledNeighbours
 
 #: Distance-matrix elements computed at once (float64: 128 MiB).
 _BLOCK_ELEMENTS = 2**24
@@ -30,6 +33,14 @@ _BLOCK_ELEMENTS = 2**24
 def _row_blocks(rows: torch.Tensor, columns: int):
     step = max(1, _BLOCK_ELEMENTS // max(columns, 1))
     return rows.split(step)
+
+
+def cdist_blocks(a: torch.Tensor, b: torch.Tensor):
+    """(first row, torch.cdist of a row block of ``a`` against ``b``) over ``a``'s row blocks."""
+    start = 0
+    for block in _row_blocks(a, len(b)):
+        yield start, torch.cdist(block, b)
+        start += len(block)
 
 
 def knn_radii(points: torch.Tensor, k: int = 3) -> torch.Tensor:
@@ -64,6 +75,13 @@ class PrecisionRecall(FeatureRowsMetric):
     params = {"k": Param(3, "the k-th nearest neighbour sets each point's radius")}
     resampling = "half"
 
+    def resampler(self, generated, reference):
+        x, y = self.feature_pair(generated, reference)
+        if self.p["k"] < 1 or min(len(x), len(y)) // 2 <= self.p["k"]:
+            return None  # compute() refuses such half-samples
+        halves = HalfSampledNeighbours(y.to(torch.float64), x.to(torch.float64), self.p["k"], cdist_blocks, cdist_blocks, strict=False)
+        return _PrecisionRecallHalves(halves)
+
     def compute(self, generated, reference):
         x, y = self.feature_pair(generated, reference)
         if self.p["k"] < 1:
@@ -72,7 +90,27 @@ class PrecisionRecall(FeatureRowsMetric):
             precision, recall = precision_recall(x, y, self.p["k"])
         except ValueError as exc:
             raise GanEvalError(f"pr: {exc}") from None
-        return {"precision": precision, "recall": recall, "f_score": 2 * precision * recall / max(1e-5, precision + recall)}
+        return pr_values(precision, recall)
+
+
+class _PrecisionRecallHalves(Resampler):
+    """pr's values from the shared k-NN half-sample replicates (precision, recall, F-score)."""
+
+    def __init__(self, halves: HalfSampledNeighbours):
+        super().__init__(halves.units)
+        self.halves = halves
+
+    def values(self, counts):
+        found = self.halves.values(counts)
+        if found is None:
+            return None
+        precision, recall = found["precision"], found["recall"]
+        return pr_values(precision, recall)
+
+
+def pr_values(precision: float, recall: float) -> dict[str, float]:
+    """The metric's values: precision, recall and torch-fidelity's F-score."""
+    return {"precision": precision, "recall": recall, "f_score": 2 * precision * recall / max(1e-5, precision + recall)}
 
 
 @gan_eval.hookimpl
