@@ -149,17 +149,18 @@ class ResamplingPlan:
 
     Units drawn: the metric's :class:`~gan_eval.resampling.Resampler`'s when it has one (the fast
     path), else the states' own (:meth:`State.filled_units`). The generated set is always drawn;
-    the reference too when ``resample_reference`` and it is not fixed statistics.
+    the reference too when ``resample_reference`` and it is not fixed statistics. ``fast=False``
+    ignores the resampler (two plans that must draw the same reference units, see gan_eval.compare).
     """
 
-    def __init__(self, metric: Metric, generated: State, reference: State | None, resample_reference: bool = True):
+    def __init__(self, metric: Metric, generated: State, reference: State | None, resample_reference: bool = True, fast: bool = True):
         self.metric, self.states = metric, {"generated": generated, "reference": reference}
         roles = ["generated"]
         if reference is not None and resample_reference:
             units = reference.units()
             if units.kind != "fixed" and units.nonempty >= MIN_UNITS:
                 roles.append("reference")
-        self.resampler = _resampler_of(metric, generated, reference)
+        self.resampler = _resampler_of(metric, generated, reference) if fast else None
         if self.resampler is not None and any(self.resampler.units.get(role, 0) < MIN_UNITS for role in roles):
             self.resampler = None
         if self.resampler is None:

@@ -5,8 +5,10 @@ both — the reference's units, then takes the difference B − A of every value
 Sharing the reference resample is what makes the comparison paired: the reference's own noise
 moves both scores together and cancels in the difference, so a real difference is found with
 fewer images than two separate intervals would need (they often overlap when the difference is
-clear). The interval is a bias-corrected percentile interval of the differences (see
-gan_eval.bootstrap); the p-value is the two-sided bootstrap one, 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0)).
+clear). Replicates go through each run's :class:`~gan_eval.bootstrap.ResamplingPlan`, so a metric's
+fast resampler (KID's block kernel sums, k-NN neighbour lists) serves comparisons too. The interval
+is a bias-corrected percentile interval of the differences (plain percentile for half-sampled
+metrics; see gan_eval.bootstrap); the p-value is the two-sided bootstrap one, 2·min(P*(Δ ≤ 0), P*(Δ ≥ 0)).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .bootstrap import DEFAULT_RESAMPLES, MIN_UNITS, draw_units, interval_endpoints, is_half_sampled
+from .bootstrap import DEFAULT_RESAMPLES, MIN_UNITS, ResamplingPlan, draw_units, interval_endpoints, is_half_sampled
 from .errors import GanEvalError, UsageError
 from .metric import Metric
 from .state import State
@@ -43,32 +45,28 @@ def compare_states(
         raise UsageError(f"{metric.name} cannot be compared by resampling: {metric.resampling_reason or 'it declares so'}")
     if resamples < 1:
         raise UsageError("a comparison needs at least 1 resample")
-    sets = {}
-    for role, state in (("a", gen_a), ("b", gen_b), ("reference", reference)):
-        if state is None:
-            continue
+    for role, state in (("a", gen_a), ("b", gen_b)):
         units = state.units()
         if units.kind == "fixed" or units.nonempty < MIN_UNITS:
-            if role != "reference":
-                raise GanEvalError(f"{metric.name}: run {role.upper()}'s state cannot be resampled ({units.why or f'{units.nonempty} units hold data'})")
-            continue
-        sets[role] = (state, state.filled_units())
+            raise GanEvalError(f"{metric.name}: run {role.upper()}'s state cannot be resampled ({units.why or f'{units.nonempty} units hold data'})")
+    plans = _paired_plans(metric, gen_a, gen_b, reference)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         value_a, value_b = metric.compute(gen_a, reference), metric.compute(gen_b, reference)
-        keys = [k for k in value_a if _is_number(value_a[k]) and _is_number(value_b.get(k))]
-        rng = np.random.default_rng(seed)
-        half = is_half_sampled(metric)
-        deltas = np.full((resamples, len(keys)), np.nan)
-        for r in range(resamples):
-            drawn = {role: state.resampled(draw_units(filled, rng, half)) for role, (state, filled) in sets.items()}
-            ref = drawn.get("reference", reference)
-            try:
-                a, b = metric.compute(drawn.get("a", gen_a), ref), metric.compute(drawn.get("b", gen_b), ref)
-            except (GanEvalError, ValueError, np.linalg.LinAlgError):
-                continue
-            deltas[r] = [b[k] - a[k] for k in keys]
-    smallest = min(len(filled) for _, filled in sets.values())
+    keys = [k for k in value_a if _is_number(value_a[k]) and _is_number(value_b.get(k))]
+    rng = np.random.default_rng(seed)
+    half = is_half_sampled(metric)
+    extra_a, extra_b = plans["a"].extra_sd(keys), plans["b"].extra_sd(keys)
+    deltas = np.full((resamples, len(keys)), np.nan)
+    for r in range(resamples):
+        shared = {"reference": draw_units(plans["a"].filled["reference"], rng, half)} if "reference" in plans["a"].filled else {}
+        own = {run: draw_units(plan.filled["generated"], rng, half) for run, plan in plans.items()}
+        a = plans["a"].values({"generated": own["a"], **shared}, keys)
+        b = plans["b"].values({"generated": own["b"], **shared}, keys)
+        deltas[r] = b - a
+        if extra_a.any() or extra_b.any():  # each run's own unit-free error (e.g. KID's subset noise)
+            deltas[r] += extra_b * rng.standard_normal(len(keys)) - extra_a * rng.standard_normal(len(keys))
+    smallest = min(plan.smallest() for plan in plans.values())
     out = {}
     for j, key in enumerate(keys):
         column = deltas[:, j][np.isfinite(deltas[:, j])]
@@ -77,8 +75,7 @@ def compare_states(
         difference = value_b[key] - value_a[key]
         if half:  # half-sample deviations, re-centred, stand for the error (see gan_eval.bootstrap)
             column = column - column.mean() + difference
-            low, high = interval_endpoints(column, difference, level, smallest, "basic")
-            column = 2 * difference - column  # the reflected replicates the basic interval uses, for the p-value
+            low, high = interval_endpoints(column, difference, level, smallest, "percentile")
         else:
             low, high = interval_endpoints(column, difference, level, smallest, "bca", 0.0)
         p_value = min(1.0, 2 * min(np.sum(column <= 0) + 1, np.sum(column >= 0) + 1) / (len(column) + 1))
@@ -95,6 +92,16 @@ def compare_states(
             "seed": int(seed),
         }
     return out
+
+
+def _paired_plans(metric: Metric, gen_a: State, gen_b: State, reference: State | None) -> dict[str, ResamplingPlan]:
+    """One plan per run that draws the same reference units (the metric's fast resampler when both
+    runs' resamplers index the reference alike, else the states' own units)."""
+    plans = {"a": ResamplingPlan(metric, gen_a, reference), "b": ResamplingPlan(metric, gen_b, reference)}
+    ref_a, ref_b = plans["a"].filled.get("reference"), plans["b"].filled.get("reference")
+    if (ref_a is None) != (ref_b is None) or (ref_a is not None and ref_b is not None and not np.array_equal(ref_a, ref_b)):
+        plans = {"a": ResamplingPlan(metric, gen_a, reference, fast=False), "b": ResamplingPlan(metric, gen_b, reference, fast=False)}
+    return plans
 
 
 def _is_number(value: Any) -> bool:
