@@ -46,8 +46,10 @@ def fmt(samples: list[float], digits: int = 3) -> str:
 
 
 def _g(x: float, digits: int) -> str:
-    if abs(x) >= 1000:
+    if abs(x) >= 100:
         return f"{x:,.0f}"
+    if abs(x) < 1e-6:
+        return "0"
     return f"{x:.{digits}g}"
 
 
@@ -288,7 +290,7 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
         out.append(
             f"\n{k}: beats scratch by its interval at d = {', '.join(str(d) for d, v in result.items() if v == 'holds') or 'none'}; "
             f"not shown at d = {', '.join(str(d) for d, v in result.items() if v != 'holds') or 'none'}; "
-            f"compression limit (smallest d down to which every larger d holds): {limit if limit is not None else 'none (fails at the largest d)'}."
+            f"compression limit (smallest d down to which every larger d holds): {limit if limit is not None else 'none (not shown at the largest d)'}."
         )
 
     out.append("\n#### Compression table (seed-0 checkpoint timed; scores over seeds)\n")
