@@ -147,7 +147,12 @@ def test_t_interval_is_the_student_t_interval():
 
 @pytest.mark.parametrize(
     ("diffs", "better", "expected"),
-    [([-3.0, -2.0, -2.5], "lower", "holds"), ([3.0, 2.0, 2.5], "lower", "fails"), ([-3.0, 2.0, 0.5], "lower", "inside the noise"), ([1.0], "lower", "too few seeds")],
+    [
+        ([-3.0, -2.0, -2.5], "lower", "holds"),
+        ([3.0, 2.0, 2.5], "lower", "fails"),
+        ([-3.0, 2.0, 0.5], "lower", "inside the noise"),
+        ([1.0], "lower", "too few seeds"),
+    ],
 )
 def test_verdict(diffs, better, expected):
     assert tables.verdict(diffs, better) == expected
@@ -185,7 +190,9 @@ def study_folder(tmp_path, run_cli):
             (base / folder / "records").mkdir()
             for entry in manifest["runs"]:
                 fid = fids[entry["label"]] + seed * (1 if entry["role"] == "student" else 3)
-                record = {"results": [result("fid", "fid", fid, fid - 0.5, fid + 0.5), result("laplacian", "mean", vols.get(entry["label"], 100.0) * (1 + seed))]}
+                record = {
+                    "results": [result("fid", "fid", fid, fid - 0.5, fid + 0.5), result("laplacian", "mean", vols.get(entry["label"], 100.0) * (1 + seed))]
+                }
                 (base / folder / "records" / f"{entry['label']}.json").write_text(json.dumps(record))
                 entry["record"] = f"records/{entry['label']}.json"
             (base / folder / "sweep.json").write_text(json.dumps(manifest))
@@ -201,7 +208,10 @@ def test_study_tables_pair_seeds_and_test_the_claims(study_folder):
     assert tables.bootstrap_halfwidth(cells[("mse", 2)], "fid", "fid") == pytest.approx(0.5)
     text = "\n".join(tables.study_tables(study_folder, study, latency=False))
     mean, low, high = tables.t_interval([-40.0, -42.0])
-    assert f"| mse student beats scratch (FID student − scratch < 0) | 2 | {tables._g(mean, 3)} | [{tables._g(low, 3)}, {tables._g(high, 3)}] | 2 | holds |" in text
+    assert (
+        f"| mse student beats scratch (FID student − scratch < 0) | 2 | {tables._g(mean, 3)} | [{tables._g(low, 3)}, {tables._g(high, 3)}] | 2 | holds |"
+        in text
+    )
     # d = 1: differences −1 and −3, an interval that includes 0
     assert "| mse student beats scratch (FID student − scratch < 0) | 1 | -2 |" in text and "inside the noise" in text
     assert "compression limit (smallest d down to which every larger d holds): 2." in text

@@ -194,7 +194,10 @@ def part_jobs(scale: Scale, study: Study, part: str, seed: int) -> list[Job]:
     else:
         raise ValueError(f"unknown part {part!r}")
     name = f"{study.name}-{part}-s{seed}"
-    return [Job(name, argv, after=after), Job(f"score-{study.name}-{folder}-s{seed}", gan_eval("sweep-score", f"{base}/{folder}/sweep.json", *score_args(scale, study)), after=[name])]
+    return [
+        Job(name, argv, after=after),
+        Job(f"score-{study.name}-{folder}-s{seed}", gan_eval("sweep-score", f"{base}/{folder}/sweep.json", *score_args(scale, study)), after=[name]),
+    ]
 
 
 def score_args(scale: Scale, study: Study) -> tuple:
@@ -223,7 +226,12 @@ def plan(scale: Scale) -> list[Job]:
             jobs += part_jobs(scale, studies[name], part, seed)
     for study in scale.studies:  # the real-image baselines last: no claim rests on them
         if study.real:
-            jobs.append(Job(f"score-{study.name}-real", gan_eval("score", study.real, "--limit", scale.num, "--out", f"{study.name}/real.json", *score_args(scale, study))))
+            jobs.append(
+                Job(
+                    f"score-{study.name}-real",
+                    gan_eval("score", study.real, "--limit", scale.num, "--out", f"{study.name}/real.json", *score_args(scale, study)),
+                )
+            )
     names = [job.name for job in jobs]
     if len(set(names)) != len(names):
         raise ValueError("two jobs of the plan share a name")

@@ -233,7 +233,10 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
         cell = cells[("gan", d)]
         first = cell[min(cell)]["entry"]
         out.append(
-            _row([str(d), str(first["steps"]), f"{first['parameters']:,}", str(len(cell))] + [fmt_cell(cell, m, k) for m, k in (("fid", "fid"), ("is", "mean"), ("kid", "mean"), ("laplacian", "mean"))])
+            _row(
+                [str(d), str(first["steps"]), f"{first['parameters']:,}", str(len(cell))]
+                + [fmt_cell(cell, m, k) for m, k in (("fid", "fid"), ("is", "mean"), ("kid", "mean"), ("laplacian", "mean"))]
+            )
         )
 
     student_ds = sorted({d for k, d in cells if k == "mse" or k.startswith("joint-")}, reverse=True)
@@ -266,7 +269,9 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
             mean, low, high = t_interval(diffs)
             v = verdict(diffs, "lower")
             beats.setdefault(k, {})[d] = v
-            out.append(_row([f"{k} student beats scratch (FID student − scratch < 0)", str(d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), v]))
+            out.append(
+                _row([f"{k} student beats scratch (FID student − scratch < 0)", str(d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), v])
+            )
     teacher_cell = cells.get(("gan", teacher_d), {})
     for k in students:
         for d in student_ds:
@@ -276,14 +281,34 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
                     continue
                 mean, low, high = t_interval(diffs)
                 v = "too few seeds" if len(diffs) < 2 else "equal within the noise" if low <= 0 <= high else "worse" if low > 0 else "better"
-                out.append(_row([f"{k} student as good as its teacher (FID student − teacher, 0 = equal)", str(d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), v]))
+                out.append(
+                    _row(
+                        [
+                            f"{k} student as good as its teacher (FID student − teacher, 0 = equal)",
+                            str(d),
+                            _g(mean, 3),
+                            f"[{_g(low, 3)}, {_g(high, 3)}]",
+                            str(len(diffs)),
+                            v,
+                        ]
+                    )
+                )
     for k in students:
         ds_k = [d for d in student_ds if (k, d) in cells]
         slopes = vol_slopes(cells, k, ds_k, seeds)
         if slopes:
             mean, low, high = t_interval(slopes)
             out.append(
-                _row([f"VoL falls with compression ({k} students: slope of VoL per doubling of d > 0)", ",".join(map(str, ds_k)), _g(mean, 4), f"[{_g(low, 4)}, {_g(high, 4)}]", str(len(slopes)), verdict(slopes, "higher")])
+                _row(
+                    [
+                        f"VoL falls with compression ({k} students: slope of VoL per doubling of d > 0)",
+                        ",".join(map(str, ds_k)),
+                        _g(mean, 4),
+                        f"[{_g(low, 4)}, {_g(high, 4)}]",
+                        str(len(slopes)),
+                        verdict(slopes, "higher"),
+                    ]
+                )
             )
     for k, result in beats.items():
         limit = compression_limit(result)
