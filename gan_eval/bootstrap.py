@@ -164,7 +164,7 @@ class ResamplingPlan:
         if self.resampler is not None and any(self.resampler.units.get(role, 0) < MIN_UNITS for role in roles):
             self.resampler = None
         if self.resampler is None:
-            self.filled = {role: self.states[role].filled_units() for role in roles}
+            self.filled = {role: _present(self.states[role]).filled_units() for role in roles}
         else:
             self.filled = {role: np.arange(self.resampler.units[role]) for role in roles}
         # a replicate the resampler declines is computed from states: possible where its units are theirs
@@ -204,9 +204,13 @@ class ResamplingPlan:
         return np.sqrt(np.array([max(float(extra.get(k, 0.0)), 0.0) for k in keys]))
 
 
+def _present(state: State | None) -> State:
+    assert state is not None  # only roles whose state exists are drawn
+    return state
+
+
 def _drawn_state(state: State | None, indices: np.ndarray) -> State:
-    assert state is not None  # only the states of drawn roles are resampled
-    return state.resampled(indices)
+    return _present(state).resampled(indices)
 
 
 def _resampler_of(metric: Metric, generated: State, reference: State | None):
