@@ -7,14 +7,18 @@ of everything that determines that state: the source's content fingerprint, the 
 metric's name, parameters and ``state_version``, and the gan-eval version. Change any part and the
 entry is simply not found. The cache directory is ``platformdirs.user_cache_dir("gan-eval")``, or
 ``$GAN_EVAL_CACHE_DIR``. Writes are atomic; an unreadable or inconsistent entry is ignored with a
-note, recomputed and replaced.
+note, recomputed and replaced. A process that has to compute a reference holds an exclusive lock on
+``reference/<fingerprint>.lock`` meanwhile: a second process scoring against the same reference
+waits for it and then reads the stored entries instead of computing them again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
@@ -67,8 +71,9 @@ class ReferenceCache:
     def path(self, key: str) -> Path:
         return self.directory / "reference" / f"{key}.npz"
 
-    def load(self, key: str, bound: Bound) -> tuple[State, int, list] | None:
-        """(state, image count, skipped list) of a stored entry, or None when absent or unusable."""
+    def load(self, key: str, bound: Bound, *, quiet: bool = False) -> tuple[State, int, list] | None:
+        """(state, image count, skipped list) of a stored entry, or None when absent or unusable
+        (with a note, unless ``quiet``)."""
         path = self.path(key)
         if not path.is_file():
             return None
@@ -80,8 +85,39 @@ class ReferenceCache:
             source = stats.header["source"]
             return state, int(source["count"]), list(source.get("skipped", []))
         except (GanEvalError, ValueError, KeyError, TypeError) as exc:
-            self.note(f"reference cache entry {path} is unusable ({exc}); recomputing it")
+            if not quiet:
+                self.note(f"reference cache entry {path} is unusable ({exc}); recomputing it")
             return None
+
+    @contextlib.contextmanager
+    def computing(self, fingerprint: str):
+        """Hold the exclusive lock of one reference while computing it (waiting, with a note, while
+        another process holds it). Where locks are unavailable (no ``fcntl``, a read-only cache
+        directory) the pass runs unlocked: the lock saves work, it never guards correctness, since
+        entries are written atomically."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here
+            yield
+            return
+        path = self.directory / "reference" / f"{hashlib.sha256(fingerprint.encode()).hexdigest()[:32]}.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a")
+        except OSError:
+            yield
+            return
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                started = time.monotonic()
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                self.note(f"waited {time.monotonic() - started:.0f} s for another process computing the same reference (lock {path})")
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def store(self, key: str, bound: Bound, state: State, *, source: dict[str, Any]) -> None:
         """Write one entry atomically; a failure to write is a note, never an error."""
@@ -104,25 +140,33 @@ def cached_reference_pass(
         identities = {b.key: b.extractor.identity() if b.extractor is not None else None for b in bound}
         keys = {b.key: entry_key(fingerprint, identities[b.key], b.metric, blocks) for b in bound}
         states: dict[str, State] = {}
-        count: int | None = None
-        skipped_records: list[Any] = []
-        for b in bound:
-            hit = cache.load(keys[b.key], b)
-            if hit is not None:
-                states[b.key], count, skipped_records = hit
-        missing = [b for b in bound if b.key not in states]
-        if not missing:
-            return PassResult(states, count or 0, [Skip(**s) for s in skipped_records], _preview(source))
-        result = run(source, missing)
-        if write:
-            record = {
-                "spec": source.spec,
-                "fingerprint": fingerprint,
-                "count": result.count,
-                "skipped": [asdict(s) for s in result.skipped],
-            }
-            for b in missing:
-                cache.store(keys[b.key], b, result.states[b.key], source=record)
+        found: dict[str, Any] = {}
+
+        def read_hits(quiet: bool = False) -> list[Bound]:
+            for b in bound:
+                if b.key not in states and (hit := cache.load(keys[b.key], b, quiet=quiet)) is not None:
+                    states[b.key], found["count"], found["skipped"] = hit
+            return [b for b in bound if b.key not in states]
+
+        def all_cached() -> PassResult:
+            return PassResult(states, found.get("count") or 0, [Skip(**s) for s in found.get("skipped", [])], _preview(source))
+
+        if not read_hits():
+            return all_cached()
+        with cache.computing(fingerprint) if write else contextlib.nullcontext():
+            missing = read_hits(quiet=True)  # another process may have stored them while this one waited
+            if not missing:
+                return all_cached()
+            result = run(source, missing)
+            if write:
+                record = {
+                    "spec": source.spec,
+                    "fingerprint": fingerprint,
+                    "count": result.count,
+                    "skipped": [asdict(s) for s in result.skipped],
+                }
+                for b in missing:
+                    cache.store(keys[b.key], b, result.states[b.key], source=record)
         states.update(result.states)
         return PassResult(states, result.count, result.skipped, result.preview)
 

@@ -120,3 +120,33 @@ def test_cache_dir_default_and_override(monkeypatch, tmp_path):
     assert cache_dir() == Path(platformdirs.user_cache_dir("gan-eval"))
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
     assert cache_dir() == tmp_path
+
+
+def test_a_second_process_waits_for_the_reference_and_reads_it(setup, monkeypatch, tmp_path):
+    """While another process holds a reference's lock (computing it), a run waits instead of
+    computing the same reference again, then reads the entries the other one stored."""
+    import fcntl
+    import shutil
+    import threading
+
+    registry, gen, ref, entries = setup
+    run(registry, gen, ref)  # the entries and the lock file name, computed in a first cache
+    (lock_name,) = [p.name for p in entries.glob("*.lock")]
+    second = tmp_path / "second-cache"
+    (second / "reference").mkdir(parents=True)
+    monkeypatch.setenv(CACHE_DIR_ENV, str(second))
+    with open(second / "reference" / lock_name, "a") as other_process:
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+        outcome: list = []
+        waiting = threading.Thread(target=lambda: outcome.append(run(registry, gen, ref)))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # blocked on the lock, not computing
+        for entry in entries.glob("*.npz"):  # "the other process" finishes and stores its entries
+            shutil.copy(entry, second / "reference" / entry.name)
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+    waiting.join(timeout=60)
+    ((values, ref_seen, result),) = outcome
+    assert ref_seen == 0  # the reference was read from the cache, not extracted again
+    assert values == run(registry, gen, ref)[0]
+    assert any("waited" in note and lock_name in note for note in result.warnings)

@@ -25,7 +25,20 @@ from gan_eval.errors import InputError
 from gan_eval.record import read_schema_json
 
 SCHEMA = "gan-eval-sweep/1"
-ENTRY_FIELDS = ("role", "d", "arch", "loss", "lambda", "parameters", "teacher_parameters", "compression_ratio", "steps", "dataset")
+ENTRY_FIELDS = (
+    "role",
+    "d",
+    "arch",
+    "loss",
+    "lambda",
+    "discriminator_init",
+    "ema",
+    "parameters",
+    "teacher_parameters",
+    "compression_ratio",
+    "steps",
+    "dataset",
+)
 
 
 def new_manifest(sweep: str, dataset: str | None, teacher: str | None) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def planned_runs(base: TrainConfig, ds: list[int], teacher: str | None, kinds: S
             continue
         for kind in kinds:
             if kind == "scratch":
-                runs.append((f"scratch-d{d}", dataclasses.replace(base, d=d, role="scratch", loss=scratch_loss, teacher=None)))
+                runs.append((f"scratch-d{d}", dataclasses.replace(base, d=d, role="scratch", loss=scratch_loss, teacher=None, disc_init="fresh")))
             else:
                 runs.append((f"student-d{d}-{kind}", dataclasses.replace(base, d=d, role="student", loss=kind, teacher=teacher)))
     return runs
@@ -106,10 +106,17 @@ def run_sweep(
     help="Adversarial loss of teachers and of the from-scratch controls.",
 )
 @click.option("--lambda", "lam", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True, help="λ of the joint loss.")
+@click.option(
+    "--disc-init",
+    type=click.Choice(["fresh", "teacher"]),
+    default="fresh",
+    show_default=True,
+    help="The joint-loss students' discriminator: fresh, or the teacher's trained one (as 'train student --disc-init'). Scratch controls always start fresh.",
+)
 @click.option("--data", default="dataset:mnist5k:train", show_default=True, help="Training images (any source spec); students default to their teacher's data.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the checkpoints and the manifest sweep.json.")
 @common_options
-def sweep_command(ds_text: str, teacher: str | None, student_losses: str, loss: str, lam: float, data: str, out_dir: str, **kw: Any) -> None:
+def sweep_command(ds_text: str, teacher: str | None, student_losses: str, loss: str, lam: float, disc_init: str, data: str, out_dir: str, **kw: Any) -> None:
     """Train a sweep over d and write OUT/sweep.json listing the checkpoints and their roles.
 
     Without --teacher: teachers teacher-dD.pt for each d (the paper's teacher selection).
@@ -128,7 +135,9 @@ def sweep_command(ds_text: str, teacher: str | None, student_losses: str, loss: 
         raise UsageError(f"--student-losses {student_losses!r}: choose from {', '.join(STUDENT_KINDS)}")
     if teacher and data == "dataset:mnist5k:train":
         data = str(read_checkpoint(teacher)["record"].get("data") or data)
-    base = config_from(kw, role="teacher", loss=loss, lam=lam, data=data)
+    if disc_init == "teacher" and not teacher:
+        raise UsageError("--disc-init teacher is for student sweeps (give --teacher)")
+    base = config_from(kw, role="teacher", loss=loss, lam=lam, data=data, disc_init=disc_init)
     if kw["dry_run"]:
         raise UsageError("--dry-run describes one run: use 'gan-eval train teacher --dry-run --d D' (or 'train student')")
     if kw["resume"] or kw["overwrite"]:

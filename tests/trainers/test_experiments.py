@@ -126,7 +126,7 @@ def test_every_student_distils_its_own_seeds_teacher_and_is_scored_after_trainin
     assert trained == scored  # every sweep is scored, nothing else is
     # priority: the MNIST MSE students come before the λ values beyond the first one
     names = [job.name for job in plan]
-    assert max(i for i, n in enumerate(names) if n.startswith("mnist-mse")) < min(i for i, n in enumerate(names) if n.startswith("mnist-joint-0.5"))
+    assert max(i for i, n in enumerate(names) if n.startswith("mnist-mse-s")) < min(i for i, n in enumerate(names) if n.startswith("mnist-joint-0.5"))
 
 
 def test_students_and_scratch_controls_get_the_same_step_budget():
@@ -175,7 +175,8 @@ def study_folder(tmp_path, run_cli):
     np.savez(noise, images=np.random.default_rng(0).integers(0, 256, (32, 28, 28), dtype=np.uint8))
     fast = ("--steps", 2, "--batch-size", 4, "-q")
     # FID: teacher 10, MSE student 20 + seed, scratch 60 + 3·seed; VoL falls with d for the students
-    fids = {"teacher-d4": 10.0, "student-d2-mse": 20.0, "teacher-d2": 60.0, "student-d1-mse": 40.0, "teacher-d1": 41.0}
+    fids = {"teacher-d4": 10.0, "student-d2-mse": 20.0, "teacher-d2": 60.0, "student-d1-mse": 40.0, "teacher-d1": 41.0, "student-d2-joint": 30.0}
+    fids_in = {("teacher-ema", "teacher-d4"): 8.0}  # the EMA teacher: 2 below its raw twin in each seed
     vols = {"student-d2-mse": 900.0, "student-d1-mse": 400.0}
     for seed in (0, 1):
         base = tmp_path / "exp" / "tiny" / f"s{seed}"
@@ -183,13 +184,18 @@ def study_folder(tmp_path, run_cli):
             ("teacher", ("--ds", 4, "--data", f"npz:{noise}")),
             ("scratch", ("--ds", "2,1", "--data", f"npz:{noise}")),
             ("students", ("--teacher", base / "teacher" / "teacher-d4.pt", "--ds", "2,1", "--student-losses", "mse")),
+            ("teacher-ema", ("--ds", 4, "--data", f"npz:{noise}", "--ema", 0.9)),
+            (
+                "joint-l0.8-tdisc",
+                ("--teacher", base / "teacher" / "teacher-d4.pt", "--ds", "2", "--student-losses", "joint", "--lambda", 0.8, "--disc-init", "teacher"),
+            ),
         ]:
             out = run_cli("train", "sweep", *args, "--seed", seed, "--out", base / folder, *fast)
             assert out.exit_code == 0, out.output
             manifest = json.loads((base / folder / "sweep.json").read_text())
             (base / folder / "records").mkdir()
             for entry in manifest["runs"]:
-                fid = fids[entry["label"]] + seed * (1 if entry["role"] == "student" else 3)
+                fid = fids_in.get((folder, entry["label"]), fids[entry["label"]]) + seed * (1 if entry["role"] == "student" else 3)
                 record = {
                     "results": [result("fid", "fid", fid, fid - 0.5, fid + 0.5), result("laplacian", "mean", vols.get(entry["label"], 100.0) * (1 + seed))]
                 }
@@ -203,7 +209,7 @@ def test_study_tables_pair_seeds_and_test_the_claims(study_folder):
     study = distillation.Study("tiny", data="npz:x", reference="npz:x", teacher_d=4, student_ds=(2, 1))
     runs = tables.load_runs(study_folder, "tiny")
     cells = tables.by(runs)
-    assert set(cells) == {("gan", 4), ("gan", 2), ("gan", 1), ("mse", 2), ("mse", 1)}
+    assert set(cells) == {("gan", 4), ("gan", 2), ("gan", 1), ("mse", 2), ("mse", 1), ("gan-ema", 4), ("joint-0.8-tdisc", 2)}
     assert tables.paired(cells[("mse", 2)], cells[("gan", 2)], "fid", "fid") == [-40.0, -42.0]
     assert tables.bootstrap_halfwidth(cells[("mse", 2)], "fid", "fid") == pytest.approx(0.5)
     text = "\n".join(tables.study_tables(study_folder, study, latency=False))
@@ -219,3 +225,6 @@ def test_study_tables_pair_seeds_and_test_the_claims(study_folder):
     # VoL slope per doubling of d: seed 0 (900 − 400), seed 1 (1800 − 800)
     assert "| VoL falls with compression (mse students: slope of VoL per doubling of d > 0) | 2,1 | 750 |" in text
     assert "| MSE d=2 | 13,276 |" in text
+    assert "| student d | compression | MSE | joint λ=0.8, teacher's D | scratch (DCGAN) |" in text
+    ema_claim = "| the teacher's EMA beats its raw weights (FID EMA − raw < 0; same training run) | 4 | -2 | [-2, -2] | 2 | holds |"
+    assert ema_claim in text

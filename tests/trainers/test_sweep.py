@@ -85,3 +85,33 @@ def test_sweep_score_accepts_a_folder_of_checkpoints(run_cli, tmp_path, noise_da
 def test_sweep_rejects_bad_lists(run_cli, tmp_path):
     result = run_cli("train", "sweep", "--ds", "4,x", "--out", tmp_path)
     assert result.exit_code != 0 and "comma-separated" in result.output
+
+
+def test_sweep_students_can_start_from_the_teachers_discriminator(run_cli, tmp_path, noise_data):
+    teachers = tmp_path / "teachers"
+    assert run_cli("train", "sweep", "--ds", "4", "--data", noise_data, "--out", teachers, "--ema", 0.9, *FAST).exit_code == 0
+    students = tmp_path / "students"
+    result = run_cli(
+        "train",
+        "sweep",
+        "--teacher",
+        teachers / "teacher-d4.pt",
+        "--ds",
+        "2",
+        "--student-losses",
+        "joint,scratch",
+        "--disc-init",
+        "teacher",
+        "--out",
+        students,
+        *FAST,
+    )
+    assert result.exit_code == 0, result.output
+    runs = {r["label"]: r for r in read_manifest(students / "sweep.json")["runs"]}
+    assert runs["student-d2-joint"]["discriminator_init"] == "teacher"
+    assert runs["scratch-d2"]["discriminator_init"] == "fresh"  # the control never borrows the teacher's critic
+    assert read_manifest(teachers / "sweep.json")["runs"][0]["ema"] == {"decay": 0.9, "sampled": True}
+    record = json.loads((students / "student-d2-joint.json").read_text())
+    assert record["discriminator_architecture"]["d"] == 4  # the teacher's critic, whole
+    refused = run_cli("train", "sweep", "--ds", "2", "--data", noise_data, "--disc-init", "teacher", "--out", tmp_path / "x", *FAST)
+    assert refused.exit_code != 0 and "--teacher" in refused.output

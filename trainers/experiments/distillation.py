@@ -25,7 +25,7 @@ METRICS = ("fid", "is", "kid", "pr", "laplacian")
 class Study:
     """One dataset at one geometry: a teacher per seed, its students, same-size scratch controls.
 
-    Folders: ``OUT/NAME/sSEED/{teacher,scratch,large,students,joint-lLAMBDA}/sweep.json``. The scratch
+    Folders: ``OUT/NAME/sSEED/FOLDER/sweep.json``, one per part (:data:`PARTS`). The scratch
     controls are DCGAN teachers of the student sizes (the same run a teacher of that d is), so they
     are also the small end of the teacher-selection sweep; ``large`` holds teachers above ``teacher_d``.
     """
@@ -43,6 +43,13 @@ class Study:
     scratch_ds: tuple[int, ...] = ()
     #: extra teacher-selection sizes above teacher_d
     large_ds: tuple[int, ...] = ()
+    #: the wider sweep's further student and control sizes (parts mse-wide, scratch-wide)
+    wide_ds: tuple[int, ...] = ()
+    #: λ of joint students whose discriminator starts as the teacher's (part tdisc-LAMBDA, over lambda_ds)
+    tdisc_lambdas: tuple[float, ...] = ()
+    #: EMA decay of a second teacher per seed (part ema; its raw weights train exactly as the
+    #: teacher's, so the pair measures what averaging alone does); None: no such part
+    ema: float | None = None
     extractor: str = "auto"
     extra_train: tuple[str, ...] = ()
     extra_score: tuple[str, ...] = ()
@@ -60,7 +67,7 @@ class Scale:
     num: int
     studies: tuple[Study, ...]
     #: (study, part) in the order they are planned, a runner cut short has done the first ones; parts:
-    #: teacher, mse, scratch, joint-LAMBDA, large
+    #: see :data:`PARTS`
     priority: tuple[tuple[str, str], ...]
     extra_train: tuple[str, ...] = ()
     #: bootstrap resamples of every score's intervals (docs/intervals.md: B = 50 moves an endpoint by
@@ -77,6 +84,9 @@ MNIST = Study(
     lambdas=(0.8, 0.5, 0.95),
     lambda_ds=(4,),
     large_ds=(32,),
+    wide_ds=(8, 1),
+    tdisc_lambdas=(0.8,),
+    ema=0.99,
     real="dataset:mnist5k:train",
 )
 FASHION = Study(
@@ -85,34 +95,48 @@ FASHION = Study(
     reference="dataset:fashion-mnist:test",
     teacher_d=16,
     student_ds=(4, 2),
-    lambdas=(0.8,),
+    lambdas=(0.8, 0.5, 0.95),
+    lambda_ds=(4,),
+    large_ds=(32,),
+    wide_ds=(8, 1),
     extractor="fashion-cnn",
     real="dataset:fashion-mnist:train",
 )
-#: the paper's geometry (64×64 upsampled MNIST, latent 100) with the DCGAN optimiser, small d
+#: the paper's geometry (64×64 upsampled images, latent 100) with the DCGAN optimiser; teacher d = 8,
+#: the largest whose 3 seeds fit beside the 28×28 sweeps on this machine (0.24 s a step idle; d = 16
+#: takes 0.54 s); scored at 28×28 by the domain classifier, as the 28×28 studies are
 MNIST64 = Study(
     "mnist64",
     data="dataset:mnist5k:train",
     reference="dataset:mnist5k:test",
     teacher_d=8,
-    student_ds=(2,),
+    student_ds=(4, 2, 1),
     extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "gan"),
     extractor="mnist-cnn",
     extra_score=("--resize", "28x28"),
 )
+FASHION64 = Study(
+    "fashion64",
+    data="dataset:fashion-mnist:train",
+    reference="dataset:fashion-mnist:test",
+    teacher_d=8,
+    student_ds=(4, 2, 1),
+    extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "gan"),
+    extractor="fashion-cnn",
+    extra_score=("--resize", "28x28"),
+)
 
 SCALES = {
-    # 28×28 on a shared 2-core CPU, one thread per run, two runs at a time, sized to about an hour
-    # of wall time from the step times measured idle, then cut to what a load of 10-12 from other
-    # engineers' test suites allowed (docs/experiments.md): students and controls d = 4, 2, the λ
-    # sweep at d = 4 only.
+    # On a shared 2-core CPU, one thread per run, two runs at a time: 28×28 sweeps on both datasets
+    # and the 64×64 headline at teacher d = 8, ordered so that a runner cut short has the headline
+    # comparisons first (docs/experiments.md).
     "cpu": Scale(
         "cpu",
         seeds=(0, 1, 2),
         steps=1000,
         num=1000,
         bootstrap=50,
-        studies=(MNIST, FASHION, MNIST64),
+        studies=(MNIST, FASHION, MNIST64, FASHION64),
         priority=(
             ("mnist", "teacher"),
             ("mnist", "mse"),
@@ -123,11 +147,23 @@ SCALES = {
             ("fashion", "teacher"),
             ("fashion", "mse"),
             ("fashion", "scratch"),
-            ("fashion", "joint-0.8"),
             ("mnist64", "teacher"),
             ("mnist64", "mse"),
             ("mnist64", "scratch"),
+            ("fashion", "joint-0.8"),
+            ("fashion", "joint-0.5"),
+            ("fashion", "joint-0.95"),
+            ("fashion64", "teacher"),
+            ("fashion64", "mse"),
+            ("fashion64", "scratch"),
+            ("mnist", "ema"),
+            ("mnist", "tdisc-0.8"),
+            ("mnist", "mse-wide"),
+            ("mnist", "scratch-wide"),
+            ("fashion", "mse-wide"),
+            ("fashion", "scratch-wide"),
             ("mnist", "large"),
+            ("fashion", "large"),
         ),
     ),
     # The paper's geometry: 64×64 (upsampled MNIST), latent 100, W-DCGAN, teacher d=256, students to d=1.
@@ -162,37 +198,65 @@ def ds(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
 
+#: part → (folder, what it trains); LAMBDA-parts are written joint-0.8, tdisc-0.8
+PARTS = {
+    "teacher": "teacher: DCGAN at teacher_d",
+    "large": "teacher-selection teachers above teacher_d (large_ds)",
+    "scratch": "same-size DCGAN controls (scratch_ds or student_ds)",
+    "scratch-wide": "more controls (wide_ds)",
+    "mse": "MSE students (student_ds)",
+    "mse-wide": "more MSE students (wide_ds)",
+    "joint-LAMBDA": "joint-loss students, fresh discriminator (lambda_ds or student_ds)",
+    "tdisc-LAMBDA": "joint-loss students whose discriminator starts as the teacher's (lambda_ds or student_ds)",
+    "ema": "a second teacher with EMA (decay ``ema``)",
+}
+
+
 def part_jobs(scale: Scale, study: Study, part: str, seed: int) -> list[Job]:
-    """The training job of one part for one seed, then the job scoring what it trained."""
+    """The training job of one part for one seed, then the job scoring what it trained (none when
+    the study does not have that part)."""
     base = f"{study.name}/s{seed}"
     common = ("--seed", seed, "--steps", scale.steps, "-q", *scale.extra_train, *study.extra_train)
     teacher_job = f"{study.name}-teacher-s{seed}"
     teacher = f"{base}/teacher/teacher-d{study.teacher_d}.pt"
+
+    def teachers(folder: str, values: tuple[int, ...], *extra: object) -> tuple[str, list[str], list[str]] | None:
+        if not values:
+            return None
+        return folder, [], gan_eval("train", "sweep", "--ds", ds(values), "--data", study.data, "--out", f"{base}/{folder}", *extra, *common)
+
+    def students(folder: str, values: tuple[int, ...], *extra: object) -> tuple[str, list[str], list[str]] | None:
+        if not values:
+            return None
+        return folder, [teacher_job], gan_eval("train", "sweep", "--teacher", teacher, "--ds", ds(values), *extra, "--out", f"{base}/{folder}", *common)
+
+    lam = float(part.split("-", 1)[1]) if part.startswith(("joint-", "tdisc-")) else None
     if part == "teacher":
-        folder, after = "teacher", []
-        argv = gan_eval("train", "sweep", "--ds", study.teacher_d, "--data", study.data, "--out", f"{base}/teacher", *common)
-    elif part == "scratch":
-        folder, after = "scratch", []
-        argv = gan_eval("train", "sweep", "--ds", ds(study.scratch_ds or study.student_ds), "--data", study.data, "--out", f"{base}/scratch", *common)
+        planned = teachers("teacher", (study.teacher_d,))
+    elif part == "ema":
+        planned = teachers("teacher-ema", (study.teacher_d,), "--ema", study.ema) if study.ema is not None else None
     elif part == "large":
-        if not study.large_ds:
-            return []
-        folder, after = "large", []
-        argv = gan_eval("train", "sweep", "--ds", ds(study.large_ds), "--data", study.data, "--out", f"{base}/large", *common)
+        planned = teachers("large", study.large_ds)
+    elif part == "scratch":
+        planned = teachers("scratch", study.scratch_ds or study.student_ds)
+    elif part == "scratch-wide":
+        planned = teachers("scratch-wide", study.wide_ds)
     elif part == "mse":
-        folder, after = "students", [teacher_job]
-        argv = gan_eval("train", "sweep", "--teacher", teacher, "--ds", ds(study.student_ds), "--student-losses", "mse", "--out", f"{base}/students", *common)
-    elif part.startswith("joint-"):
-        lam = float(part.removeprefix("joint-"))
-        if lam not in study.lambdas:
-            return []
-        folder, after = f"joint-l{lam:g}", [teacher_job]
-        student_ds = study.lambda_ds or study.student_ds
-        argv = gan_eval(
-            "train", "sweep", "--teacher", teacher, "--ds", ds(student_ds), "--student-losses", "joint", "--lambda", lam, "--out", f"{base}/{folder}", *common
-        )
+        planned = students("students", study.student_ds, "--student-losses", "mse")
+    elif part == "mse-wide":
+        planned = students("students-wide", study.wide_ds, "--student-losses", "mse")
+    elif part.startswith("joint-") and lam is not None:
+        wanted = lam in study.lambdas
+        planned = students(f"joint-l{lam:g}", study.lambda_ds or study.student_ds, "--student-losses", "joint", "--lambda", lam) if wanted else None
+    elif part.startswith("tdisc-") and lam is not None:
+        wanted = lam in study.tdisc_lambdas
+        extra = ("--student-losses", "joint", "--lambda", lam, "--disc-init", "teacher")
+        planned = students(f"joint-l{lam:g}-tdisc", study.lambda_ds or study.student_ds, *extra) if wanted else None
     else:
-        raise ValueError(f"unknown part {part!r}")
+        raise ValueError(f"unknown part {part!r} (parts: {', '.join(PARTS)})")
+    if planned is None:
+        return []
+    folder, after, argv = planned
     name = f"{study.name}-{part}-s{seed}"
     return [
         Job(name, argv, after=after),

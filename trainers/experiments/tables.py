@@ -97,11 +97,24 @@ def load_runs(root: Path, study: str) -> list[dict[str, Any]]:
 
 
 def kind(run: dict[str, Any]) -> str:
-    """gan (a teacher, which at a student's d is that d's from-scratch control) / mse / joint-λ."""
+    """gan (a teacher, which at a student's d is that d's from-scratch control) / gan-ema (a teacher
+    sampled through its EMA) / mse / joint-λ / joint-λ-tdisc (discriminator started as the teacher's)."""
     entry = run["entry"]
     if entry["role"] in ("teacher", "scratch"):
-        return "gan"
-    return "mse" if entry["loss"] == "mse" else f"joint-{entry['lambda']:g}"
+        return "gan-ema" if entry.get("ema") else "gan"
+    if entry["loss"] == "mse":
+        return "mse"
+    return f"joint-{entry['lambda']:g}" + ("-tdisc" if entry.get("discriminator_init") == "teacher" else "")
+
+
+def label(kind_: str) -> str:
+    """A kind as the tables' headers name it."""
+    if kind_ == "mse":
+        return "MSE"
+    if kind_ == "gan-ema":
+        return "DCGAN, EMA"
+    lam = kind_.split("-")[1]
+    return f"joint λ={lam}" + (", teacher's D" if kind_.endswith("-tdisc") else "")
 
 
 def by(runs: list[dict[str, Any]]) -> dict[tuple[str, int], dict[int, dict[str, Any]]]:
@@ -243,7 +256,7 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
     joints = sorted({k for k, _ in cells if k.startswith("joint-")})
     students = [k for k in ["mse", *joints] if any((k, d) in cells for d in student_ds)]
     out.append(f"\n#### Students of each seed's d = {teacher_d} teacher against same-size scratch controls (FID ↓ / IS ↑ / VoL)\n")
-    header = ["student d", "compression", *[("MSE" if k == "mse" else f"joint λ={k.split('-')[1]}") for k in students], "scratch (DCGAN)"]
+    header = ["student d", "compression", *[label(k) for k in students], "scratch (DCGAN)"]
     out.append(_row(header))
     out.append("|" + "---|" * len(header))
     for d in student_ds:
@@ -310,6 +323,13 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
                     ]
                 )
             )
+    ema_cell = cells.get(("gan-ema", teacher_d), {})
+    if ema_cell and teacher_cell:
+        diffs = paired(ema_cell, teacher_cell, "fid", "fid")
+        if diffs:
+            mean, low, high = t_interval(diffs)
+            claim = "the teacher's EMA beats its raw weights (FID EMA − raw < 0; same training run)"
+            out.append(_row([claim, str(teacher_d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), verdict(diffs, "lower")]))
     for k, result in beats.items():
         limit = compression_limit(result)
         out.append(
@@ -321,8 +341,8 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
     out.append("\n#### Compression table (seed-0 checkpoint timed; scores over seeds)\n")
     out.append(_row(["model", "parameters", "MACs / image", "latency / image (1 thread)", "× teacher", *[c[0] for c in COLUMNS]]))
     out.append("|" + "---|" * (5 + len(COLUMNS)))
-    rows = [(f"teacher d={teacher_d}", ("gan", teacher_d))]
-    rows += [(f"{'MSE' if k == 'mse' else 'joint λ=' + k.split('-')[1]} d={d}", (k, d)) for k in students for d in student_ds]
+    rows = [(f"teacher d={teacher_d}", ("gan", teacher_d)), (f"teacher d={teacher_d}, EMA", ("gan-ema", teacher_d))]
+    rows += [(f"{label(k)} d={d}", (k, d)) for k in students for d in student_ds]
     rows += [(f"scratch d={d}", ("gan", d)) for d in student_ds]
     base = None
     for name, key in rows:
