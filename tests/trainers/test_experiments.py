@@ -228,3 +228,23 @@ def test_study_tables_pair_seeds_and_test_the_claims(study_folder):
     assert "| student d | compression | MSE | joint λ=0.8, teacher's D | scratch (DCGAN) |" in text
     ema_claim = "| the teacher's EMA beats its raw weights (FID EMA − raw < 0; same training run) | 4 | -2 | [-2, -2] | 2 | holds |"
     assert ema_claim in text
+
+
+def test_the_figure_draws_each_kinds_mean_and_seed_interval_against_d(study_folder, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from trainers.experiments import figures
+
+    study = distillation.Study("tiny", data="npz:x", reference="npz:x", teacher_d=4, student_ds=(2, 1))
+    cells = tables.by(tables.load_runs(study_folder, "tiny"))
+    drawn = figures.series(cells, "fid", "fid")
+    assert "gan-ema" not in drawn  # the EMA twin is a claim of the tables, not a point of the d sweep
+    assert [d for d, *_ in drawn["gan"]] == [1, 2, 4] and [d for d, *_ in drawn["mse"]] == [1, 2]
+    assert drawn["mse"][1][1:] == pytest.approx(tables.t_interval([20.0, 21.0]))  # d = 2: seeds 0 and 1
+    path = figures.write_figure(study_folder, study, tmp_path / "fig" / "tiny.svg")
+    root = ET.parse(path).getroot()
+    groups = {e.get("id"): e for e in root.iter() if e.get("id")}
+    for gid, count in [("fid-gan-bars", 3), ("fid-mse-bars", 2), ("is-mse-bars", 0), ("laplacian-joint-0.8-tdisc-bars", 1)]:
+        bars = [e for e in groups[gid].iter() if e.tag.endswith("path") and e.get("d")] if gid in groups else []
+        assert len(bars) == count, gid  # IS has no values in these records: nothing drawn
+    assert figures.write_figure(study_folder, distillation.Study("none", data="x", reference="x", teacher_d=4, student_ds=()), tmp_path / "x.svg") is None

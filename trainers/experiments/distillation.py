@@ -2,7 +2,7 @@
 rebuild every table of docs/experiments.md from the run records.
 
     python -m trainers.experiments.distillation run    --out exp16 [--scale cpu|gpu] [--workers 2]
-    python -m trainers.experiments.distillation tables --out exp16 [--scale cpu|gpu]
+    python -m trainers.experiments.distillation tables --out exp16 [--scale cpu|gpu] [--figures DIR]
 
 ``run`` is restartable: finished jobs are kept (``OUT/.jobs/NAME.done`` holds each command and its
 wall time) and unfinished sweeps resume. ``--scale gpu`` is the same experiment at the paper's
@@ -310,6 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="Runs in parallel.")
     parser.add_argument("--threads", type=int, default=1, help="Threads per run (OMP_NUM_THREADS).")
     parser.add_argument("--only", help="Comma-separated job name prefixes to run (default: all).")
+    parser.add_argument("--figures", type=Path, help="tables: folder for the figures, STUDY.svg (default: OUT/figures).")
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
     jobs = plan(scale)
@@ -325,9 +326,14 @@ def main(argv: list[str] | None = None) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         run_jobs(args.out.resolve(), jobs, workers=args.workers, threads=args.threads)
     else:
+        from .figures import write_figure
         from .tables import write_tables
 
         print(write_tables(args.out, scale))
+        for study in scale.studies:
+            figure = write_figure(args.out, study, (args.figures or args.out / "figures") / f"{study.name}.svg")
+            if figure:
+                print(f"figure: {figure}", file=sys.stderr)
 
 
 if __name__ == "__main__":
