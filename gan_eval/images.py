@@ -23,6 +23,15 @@ RANGES = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0)}
 RANGE_TOLERANCE = 1e-4
 
 
+def image_dims(shape: tuple[int, ...], layout: str) -> tuple[int, int, int]:
+    """(channels, height, width) of a stack of ``shape`` in ``layout`` (``NHW``: 1 channel)."""
+    if layout == "NHW":
+        return 1, int(shape[1]), int(shape[2])
+    if layout == "NHWC":
+        return int(shape[3]), int(shape[1]), int(shape[2])
+    return int(shape[1]), int(shape[2]), int(shape[3])
+
+
 def layout_of(shape: tuple[int, ...], stated: str | None, where: str) -> str:
     """``NHW``, ``NHWC`` or ``NCHW`` for an image stack of this shape (a single image: ``(1, *shape)``)."""
     if stated:
@@ -31,7 +40,7 @@ def layout_of(shape: tuple[int, ...], stated: str | None, where: str) -> str:
         expected_ndim = {"NHW": 3, "NHWC": 4, "NCHW": 4}.get(stated)
         if expected_ndim is None or len(shape) != expected_ndim:
             raise InputError(where, f"layout={stated} does not fit an array of shape {shape} (use NHW, NHWC or NCHW)")
-        channels = shape[3] if stated == "NHWC" else shape[1] if stated == "NCHW" else 1
+        channels = image_dims(shape, stated)[0]
         if channels not in (1, 2, 3, 4):
             raise InputError(where, f"layout={stated} gives {channels} channels for shape {shape} (expected 1, 3 or 4)")
         return stated

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .errors import InputError, UsageError
-from .images import layout_of, to_hwc, to_uint8
+from .images import image_dims, layout_of, to_hwc, to_uint8
 from .source import Batch, Source, SourceOptions
 
 #: Images generated per latent block: image i depends only on (seed, i), never on batching.
@@ -59,7 +59,7 @@ class TensorSource(Source):
         array = as_numpy(images)
         order = layout_of(tuple(array.shape), layout, self.spec)
         #: channels as given (1 for gray): what extractor auto-selection looks at, as for files
-        self.channels = 1 if order == "NHW" else int(array.shape[3] if order == "NHWC" else array.shape[1])
+        self.channels = image_dims(tuple(array.shape), order)[0]
         self.images = to_rgb_batch(images, self.spec, options.value_range, layout)
         if options.limit is not None:
             self.images = self.images[: options.limit]
@@ -193,7 +193,7 @@ class GeneratorSource(Source):
             with torch.no_grad():
                 shape = tuple(as_numpy(self.function(z)).shape)
             self._shape = shape  # native layout: N×C×H×W or N×H×W
-        channels, height, width = (1, *self._shape[1:3]) if len(self._shape) == 3 else self._shape[1:4]
+        channels, height, width = image_dims(self._shape, "NHW" if len(self._shape) == 3 else "NCHW")
         return {
             "kind": self.kind,
             "spec": self.spec,

@@ -20,7 +20,7 @@ import numpy as np
 import gan_eval
 from gan_eval.errors import InputError
 from gan_eval.hashing import FramedDigest
-from gan_eval.images import infer_value_range, layout_of, to_hwc, to_rgb_uint8
+from gan_eval.images import image_dims, infer_value_range, layout_of, to_hwc, to_rgb_uint8
 from gan_eval.reading import ChangedWhileReading, display_name, format_bytes, open_regular
 from gan_eval.source import Batch, Source, SourceOptions
 
@@ -108,12 +108,7 @@ class _ArraySource(Source):
         return self.__dict__
 
     def info(self) -> dict[str, Any]:
-        if self.layout == "NHW":
-            height, width, channels = self.array.shape[1], self.array.shape[2], 1
-        elif self.layout == "NHWC":
-            height, width, channels = self.array.shape[1], self.array.shape[2], self.array.shape[3]
-        else:
-            height, width, channels = self.array.shape[2], self.array.shape[3], self.array.shape[1]
+        channels, height, width = image_dims(tuple(self.array.shape), self.layout)
         return {
             "kind": self.kind,
             "spec": self.spec,
