@@ -27,6 +27,11 @@ def plugin_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def metric_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-m/--metric NAME[@EXTRACTOR]`` (repeatable, into ``metrics``), with the command's own help."""
+    return click.option("-m", "--metric", "metrics", multiple=True, metavar="NAME[@EXTRACTOR]", help=help)
+
+
 def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options that every source understands; shared by the commands that read images."""
     options = [

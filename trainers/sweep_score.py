@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from gan_eval.api import run_config
-from gan_eval.command_options import make_config, plugin_option, run_options, source_options
+from gan_eval.command_options import make_config, metric_option, plugin_option, run_options, source_options
 from gan_eval.errors import InputError
 from gan_eval.paths import safe_child
 from gan_eval.plugins import Registry, load_registry
@@ -95,7 +95,7 @@ def summary_table(manifest: dict[str, Any], records: list[dict[str, Any]]) -> st
 @click.command("sweep-score")
 @click.argument("manifest", metavar="MANIFEST")
 @click.option("--ref", "reference", required=True, metavar="REFERENCE", help="Reference images to compare every checkpoint with, e.g. dataset:mnist5k:test.")
-@click.option("-m", "--metric", "metrics", multiple=True, metavar="NAME", help="Metric to compute (repeatable). Default: the same as 'gan-eval score'.")
+@metric_option("Metric to compute (repeatable), optionally bound to a feature extractor. Default: the same as 'gan-eval score'.")
 @run_options
 @source_options
 @click.option("--records", "records_dir", type=click.Path(file_okay=False), help="Folder for the run records (default: records/ beside the manifest).")

@@ -8,7 +8,7 @@ import click
 
 from .. import api
 from ..plugins import load_registry
-from ..command_options import make_config, plugin_option, run_options, source_options
+from ..command_options import make_config, metric_option, plugin_option, run_options, source_options
 from .output import EXIT_CHECK_FAILED, echo_json, echo_warnings, fmt, format_results, machine_view
 from ..scoring import DEFAULT_METRICS
 
@@ -21,13 +21,8 @@ from ..scoring import DEFAULT_METRICS
     metavar="REFERENCE",
     help="Reference images (a spec like GENERATED) to compare with, or their precomputed statistics: stats:FILE.npz from 'gan-eval stats' (or a pytorch-fid mu/sigma file, for fid only).",
 )
-@click.option(
-    "-m",
-    "--metric",
-    "metrics",
-    multiple=True,
-    metavar="NAME[@EXTRACTOR]",
-    help=f"Metric to compute (repeatable), optionally bound to a feature extractor: -m fid@inception -m fid@dinov2-vitl14. Default: those of {', '.join(DEFAULT_METRICS)} that are installed and apply.",
+@metric_option(
+    f"Metric to compute (repeatable), optionally bound to a feature extractor: -m fid@inception -m fid@dinov2-vitl14. Default: those of {', '.join(DEFAULT_METRICS)} that are installed and apply."
 )
 @run_options
 @source_options

@@ -8,21 +8,14 @@ import click
 
 from .. import api
 from ..plugins import load_registry
-from ..command_options import make_config, plugin_option, run_options, source_options
+from ..command_options import make_config, metric_option, plugin_option, run_options, source_options
 from .output import echo_json, echo_warnings
 
 
 @click.command("stats")
 @click.argument("reference")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="The .npz stats file to write (atomically).")
-@click.option(
-    "-m",
-    "--metric",
-    "metrics",
-    multiple=True,
-    metavar="NAME[@EXTRACTOR]",
-    help="Metric whose reference state to store (repeatable; bound ones too, e.g. fid@mnist-cnn). Default: those of fid, is, kid, pr that are installed.",
-)
+@metric_option("Metric whose reference state to store (repeatable; bound ones too, e.g. fid@mnist-cnn). Default: those of fid, is, kid, pr that are installed.")
 @run_options
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
