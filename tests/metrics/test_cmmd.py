@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gan_eval.errors import GanEvalError, UsageError
 from gan_eval_plugins import cmmd as cmmd_module
 from gan_eval_plugins.cmmd import CMMD, mmd2_rbf
+from mnist_files import mnist_arrays
 
 
 def embeddings(n, d=64, seed=0, shift=0.0, normalise=True):
@@ -138,16 +139,3 @@ def test_end_to_end_through_the_engine(run_cli, tmp_path):
     entry = next(r for r in json.loads(out.read_text())["results"] if r["metric"] == "cmmd")
     assert entry["name"] == "cmmd@mnist-cnn" and entry["params"]["estimator"] == "unbiased"
     assert np.isfinite(entry["values"]["cmmd"])
-
-
-def mnist_arrays(tmp_path):
-    """200 mnist5k test digits (generated) and 200 train digits (reference) as .npy files: small on
-    both sides whatever the CLI's --limit applies to."""
-    from gan_eval_plugins.sources.datasets import load_dataset
-
-    paths = []
-    for split in ("test", "train"):
-        path = tmp_path / f"{split}.npy"
-        np.save(path, load_dataset("mnist5k", split)[0][::20][:200])
-        paths.append(path)
-    return paths

@@ -15,6 +15,7 @@ from gan_eval.report.runs import ReportRun
 from gan_eval.scoring import MAX_DETAILS_CHARS
 from gan_eval_plugins.memorization import Memorization, authenticity
 from gan_eval_plugins.memorization_report import MemorizationSection, strip_thumbnails
+from mnist_files import mnist_arrays
 
 
 def features(n, d=16, seed=0):
@@ -172,16 +173,3 @@ def test_end_to_end_a_set_scored_against_itself_is_all_copies(run_cli, tmp_path)
     assert entry["values"]["nn_distance_min"] == 0.0 and entry["details"]["pairs"]["shown"] == 8
     page = html.read_text()
     assert "Memorisation: closest generated/reference pairs" in page
-
-
-def mnist_arrays(tmp_path):
-    """200 mnist5k test digits (generated) and 200 train digits (reference) as .npy files: small on
-    both sides whatever the CLI's --limit applies to."""
-    from gan_eval_plugins.sources.datasets import load_dataset
-
-    paths = []
-    for split in ("test", "train"):
-        path = tmp_path / f"{split}.npy"
-        np.save(path, load_dataset("mnist5k", split)[0][::20][:200])
-        paths.append(path)
-    return paths

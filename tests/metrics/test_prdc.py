@@ -19,6 +19,7 @@ from gan_eval.errors import GanEvalError
 from gan_eval.state import State
 from gan_eval_plugins import prdc as prdc_module
 from gan_eval_plugins.prdc import PRDC, prdc
+from mnist_files import mnist_arrays
 
 KEYS = ("precision", "recall", "density", "coverage")
 
@@ -157,16 +158,3 @@ def test_end_to_end_through_the_engine(run_cli, tmp_path):
     entry = next(r for r in json.loads(out.read_text())["results"] if r["metric"] == "prdc")
     assert entry["name"] == "prdc@mnist-cnn" and entry["params"] == {"k": 5}
     assert set(entry["values"]) == set(KEYS) and 0 < entry["values"]["coverage"] <= 1
-
-
-def mnist_arrays(tmp_path):
-    """200 mnist5k test digits (generated) and 200 train digits (reference) as .npy files: small on
-    both sides whatever the CLI's --limit applies to."""
-    from gan_eval_plugins.sources.datasets import load_dataset
-
-    paths = []
-    for split in ("test", "train"):
-        path = tmp_path / f"{split}.npy"
-        np.save(path, load_dataset("mnist5k", split)[0][::20][:200])
-        paths.append(path)
-    return paths
