@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from trainers.manifest import SCHEMA, read_manifest
-
-
-@pytest.fixture
-def noise_data(tmp_path) -> str:
-    path = tmp_path / "noise.npz"
-    np.savez(path, images=np.random.default_rng(0).integers(0, 256, (32, 28, 28), dtype=np.uint8))
-    return f"npz:{path}"
 
 
 FAST = ("--steps", 2, "--batch-size", 4, "-q")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -13,19 +12,7 @@ from trainers.checkpoint import load_generator, load_torch, train_state_path
 from trainers.training import TrainConfig, Trainer, train
 
 
-@pytest.fixture
-def noise_data(tmp_path) -> str:
-    """48 random 28×28 gray images as an npz source (fast to load; the loop's mechanics do not care)."""
-    path = tmp_path / "noise.npz"
-    np.savez(path, images=np.random.default_rng(0).integers(0, 256, (48, 28, 28), dtype=np.uint8))
-    return f"npz:{path}"
-
-
-@pytest.fixture(autouse=True)
-def deterministic():
-    torch.use_deterministic_algorithms(True)
-    yield
-    torch.use_deterministic_algorithms(False)
+pytestmark = pytest.mark.usefixtures("deterministic")
 
 
 def make_teacher(path: Path, data: str, d: int = 8) -> Path:

@@ -26,18 +26,7 @@ from trainers.training import TrainConfig, Trainer, train
 from trainers.training_log import BestRule, best_path, csv_path, read_csv
 
 
-@pytest.fixture
-def noise_data(tmp_path) -> str:
-    path = tmp_path / "noise.npz"
-    np.savez(path, images=np.random.default_rng(0).integers(0, 256, (48, 28, 28), dtype=np.uint8))
-    return f"npz:{path}"
-
-
-@pytest.fixture(autouse=True)
-def deterministic():
-    torch.use_deterministic_algorithms(True)
-    yield
-    torch.use_deterministic_algorithms(False)
+pytestmark = pytest.mark.usefixtures("deterministic")
 
 
 class ImageMeanScorer:
