@@ -13,7 +13,7 @@ from gan_eval.params import Param
 
 from .. import extractor_precision as precision
 from .architectures import ARCHS, INPUT_SIZE, Arch
-from .network import build_network
+from .network import ClsTokenViT, build_network
 from .preprocess import PROFILES
 
 
@@ -46,7 +46,7 @@ class DinoV2Extractor(FeatureExtractor):
         self.weights = core.find_weights(self.weights_spec, self.p["weights"])
         self.preprocess = PROFILES[self.p["profile"]]
         self.dtype = precision.DTYPES[self.p["dtype"]]
-        self.network = build_network(self.arch, self.weights.path).to(self.device, self.dtype)
+        self.network = ClsTokenViT(build_network(self.arch, self.weights.path)).to(self.device, self.dtype)
 
     @classmethod
     def unavailable_reason(cls, params: Mapping[str, Any]) -> str | None:
@@ -67,7 +67,7 @@ class DinoV2Extractor(FeatureExtractor):
             raise GanEvalError(f"extractor {self.name} expects uint8 N×3×H×W images, got {images.dtype} {tuple(images.shape)}")
         with torch.inference_mode(), precision.autocast(self.device, self.p["autocast"]):
             x = self.preprocess(images.to(self.device)).to(self.dtype)
-            cls_token = self.network.forward_features(x)[:, 0]
+            cls_token = self.network(x)
         return {"features": cls_token.float()}
 
     def identity(self) -> dict[str, Any]:

@@ -4,6 +4,13 @@ timm's own checkpoint filter resamples the 37×37 position embeddings with antia
 target grid; the official model (what dgm-eval and torch-fidelity run, through torch hub) instead
 interpolates them at run time, bicubic without antialiasing, at scale factor (16 + 0.1) / 37. We
 resample once at load time exactly as the official code does, so the CLS token is the official one.
+
+``ClsTokenViT`` then runs that model for its only output, the CLS token after the final norm, with
+less work than timm's forward (measured in docs/performance.md): the last block computes its
+attention query, projection and feed-forward for the CLS token alone (the other 256 tokens' outputs
+are never read; those few rows run in float64), and each block's layer scale is folded into the
+projection before it, whose GEMM also adds the residual. Same function, float32 rounding apart
+(features within 1e-5 of the reference).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from gan_eval import weights as core
 
@@ -62,3 +70,74 @@ def build_network(arch: Arch, path: Path, depth: int | None = None) -> torch.nn.
         model = timm.create_model(arch.timm_name, pretrained=False, img_size=INPUT_SIZE, num_classes=0, **kwargs)
     model.load_state_dict(to_timm(state, INPUT_SIZE // PATCH), strict=True, assign=True)
     return model.requires_grad_(False).eval()
+
+
+class FoldedBlock(nn.Module):
+    """A timm DINOv2 block, ``x + γ·proj(a)`` computed as one GEMM ``(x + γ·b) + a·(γ·W)ᵀ`` (likewise for
+    the feed-forward): no layer-scale multiply, no separate residual add, no bias broadcast copy."""
+
+    def __init__(self, block: nn.Module):
+        """Takes ``block``'s tensors over (its feed-forward module is reused with fc2 removed)."""
+        super().__init__()
+        attn = block.attn
+        if getattr(attn, "gate", None) is not None or not all(isinstance(m, nn.Identity) for m in (attn.q_norm, attn.k_norm, attn.norm)):
+            raise ValueError("FoldedBlock expects timm's plain attention (no gate, q/k norm or scale norm), as in DINOv2")
+        self.heads, self.head_dim = attn.num_heads, attn.head_dim
+        self.norm1, self.norm2, self.qkv = block.norm1, block.norm2, attn.qkv
+        gamma1, gamma2 = block.ls1.gamma, block.ls2.gamma
+        self.register_buffer("proj_weight_t", (attn.proj.weight * gamma1[:, None]).t().contiguous())
+        self.register_buffer("proj_bias", attn.proj.bias * gamma1)
+        self.register_buffer("fc2_weight_t", (block.mlp.fc2.weight * gamma2[:, None]).t().contiguous())
+        self.register_buffer("fc2_bias", block.mlp.fc2.bias * gamma2)
+        self.hidden = block.mlp  # fc1 and its activation (GELU, or ViT-g/14's packed SwiGLU); fc2 is folded
+        self.hidden.fc2 = nn.Identity()
+
+    @staticmethod
+    def _residual(x: torch.Tensor, y: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        return torch.addmm((x + bias).view(b * n, d), y.reshape(b * n, -1), weight_t).view(b, n, d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """B×N×D → B×N×D."""
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        x = self._residual(x, F.scaled_dot_product_attention(q, k, v).transpose(1, 2), self.proj_weight_t, self.proj_bias)
+        return self._residual(x, self.hidden(self.norm2(x)), self.fc2_weight_t, self.fc2_bias)
+
+    def cls_output(self, x: torch.Tensor) -> torch.Tensor:
+        """B×N×D → the CLS token's output alone, B×1×D in float64. Keys and values come from every token
+        (float32 GEMMs of B·N rows); the rest is B rows, where a float32 GEMM accumulates less
+        accurately than on many rows (measured: 1.7e-5 off on ViT-g/14), and float64 costs nothing."""
+        b, n, d = x.shape
+        h = self.norm1(x)
+        w, bias = self.qkv.weight, self.qkv.bias
+        k, v = F.linear(h, w[d:], bias[d:]).view(b, n, 2, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).double().unbind(0)
+        q = F.linear(h[:, :1].double(), w[:d].double(), bias[:d].double()).view(b, 1, self.heads, self.head_dim).transpose(1, 2)
+        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2)
+        x = self._residual(x[:, :1].double(), a, self.proj_weight_t.double(), self.proj_bias.double())
+        hidden = float64_call(self.hidden, float64_call(self.norm2, x))
+        return self._residual(x, hidden, self.fc2_weight_t.double(), self.fc2_bias.double())
+
+
+def float64_call(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module(x)`` with its parameters in float64 (the module itself is left as it is)."""
+    return torch.func.functional_call(module, {k: t.double() for k, t in module.named_parameters()}, (x,))
+
+
+class ClsTokenViT(nn.Module):
+    """The CLS token after the final norm of a timm DINOv2 ViT: N×3×224×224 → N×D (see the module doc)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        if model.reg_token is not None or model.no_embed_class or model.dynamic_img_size:
+            raise ValueError("ClsTokenViT expects a DINOv2 ViT: class token in the position embeddings, no registers, fixed size")
+        self.patch_embed, self.norm = model.patch_embed, model.norm
+        self.cls_token, self.pos_embed = model.cls_token, model.pos_embed
+        self.blocks = nn.ModuleList(FoldedBlock(block) for block in model.blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(x)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+        for block in self.blocks[:-1]:
+            x = block(x)
+        return float64_call(self.norm, self.blocks[-1].cls_output(x)[:, 0]).to(x.dtype)

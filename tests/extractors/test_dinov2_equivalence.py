@@ -15,7 +15,7 @@ from PIL import Image
 from gan_eval_plugins.dinov2 import write_standin_weights
 from gan_eval_plugins.dinov2.architectures import ARCHS, POS_EMBED_OFFSET
 from gan_eval_plugins.dinov2.extractor import DinoV2ViTS14
-from gan_eval_plugins.dinov2.network import build_network, resample_pos_embed
+from gan_eval_plugins.dinov2.network import ClsTokenViT, build_network, resample_pos_embed
 from gan_eval_plugins.dinov2.preprocess import PROFILES
 
 pytestmark = pytest.mark.usefixtures("isolated_weights_env")
@@ -180,13 +180,14 @@ def test_vits14_features_equal_transformers_dinov2_model(dinov2_standin):
 
 
 def test_vitg14_swiglu_block_equals_transformers(tmp_path):
-    """ViT-g/14's SwiGLU feed-forward (w12/w3 → timm's packed fc1/fc2), one block only to stay small."""
+    """ViT-g/14's SwiGLU feed-forward (w12/w3 → timm's packed fc1/fc2), one block only to stay small
+    (so the block is the last one, which computes the CLS token alone)."""
     path = write_standin_weights(tmp_path / "g.pth", "vitg14", seed=3, depth=1)
-    network = build_network(ARCHS["vitg14"], path, depth=1)
+    network = ClsTokenViT(build_network(ARCHS["vitg14"], path, depth=1))
     hf = transformers_dinov2(torch.load(path, weights_only=True), "vitg14", 1)
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        torch.testing.assert_close(network.forward_features(x)[:, 0], hf(pixel_values=x).pooler_output, rtol=0, atol=1e-5)
+        torch.testing.assert_close(network(x), hf(pixel_values=x).pooler_output, rtol=0, atol=1e-5)
 
 
 # --- preprocessing --------------------------------------------------------------------------------
