@@ -129,7 +129,9 @@ FASHION64 = Study(
 SCALES = {
     # On a shared 2-core CPU, one thread per run, two runs at a time: 28×28 sweeps on both datasets
     # and the 64×64 headline at teacher d = 8, ordered so that a runner cut short has the headline
-    # comparisons first (docs/experiments.md).
+    # comparisons first; re-ordered at 05:00 on 2026-12-02 when the load (4–6) made every job 3–6×
+    # slower than idle: students down to d = 1 at 28×28 before the rest of the λ sweep on Fashion,
+    # Fashion at 64×64 last (docs/experiments.md).
     "cpu": Scale(
         "cpu",
         seeds=(0, 1, 2),
@@ -151,19 +153,19 @@ SCALES = {
             ("mnist64", "mse"),
             ("mnist64", "scratch"),
             ("fashion", "joint-0.8"),
+            ("mnist", "mse-wide"),
+            ("mnist", "scratch-wide"),
             ("fashion", "joint-0.5"),
             ("fashion", "joint-0.95"),
+            ("mnist", "ema"),
+            ("mnist", "tdisc-0.8"),
+            ("mnist", "large"),
+            ("fashion", "mse-wide"),
+            ("fashion", "scratch-wide"),
+            ("fashion", "large"),
             ("fashion64", "teacher"),
             ("fashion64", "mse"),
             ("fashion64", "scratch"),
-            ("mnist", "ema"),
-            ("mnist", "tdisc-0.8"),
-            ("mnist", "mse-wide"),
-            ("mnist", "scratch-wide"),
-            ("fashion", "mse-wide"),
-            ("fashion", "scratch-wide"),
-            ("mnist", "large"),
-            ("fashion", "large"),
         ),
     ),
     # The paper's geometry: 64×64 (upsampled MNIST), latent 100, W-DCGAN, teacher d=256, students to d=1.
