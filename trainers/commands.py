@@ -10,7 +10,7 @@ import click
 from gan_eval.errors import UsageError
 
 from .presets import PRESETS, get_preset
-from .training import TrainConfig, train
+from .training import DISC_INITS, TrainConfig, train
 
 #: what an option left unset means when no preset sets it
 BASE_DEFAULTS = {"d": 16, "steps": 1000, "batch_size": 64}
@@ -192,7 +192,7 @@ def teacher_command(data: str | None, loss: str | None, role: str, latent: int |
 @click.option("--data", default=None, help="Real images for the joint loss's discriminator (default: the teacher's training data).")
 @click.option(
     "--disc-init",
-    type=click.Choice(["fresh", "teacher"]),
+    type=click.Choice(DISC_INITS),
     default="fresh",
     show_default=True,
     help="The joint loss's discriminator: fresh (new, at the student's d: the scratch control's) or teacher (the teacher's trained discriminator, whole, at the teacher's d; needs TEACHER.train.pt and a gan teacher).",

@@ -18,7 +18,7 @@ from gan_eval.errors import UsageError
 from .checkpoint import read_checkpoint, record_path
 from .commands import common_options, config_from
 from .manifest import entry_for, new_manifest, read_manifest, relative, upsert, write_manifest
-from .training import TrainConfig, train
+from .training import DISC_INITS, TrainConfig, train
 
 STUDENT_KINDS = ("mse", "joint", "scratch")
 
@@ -108,7 +108,7 @@ def run_sweep(
 @click.option("--lambda", "lam", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True, help="λ of the joint loss.")
 @click.option(
     "--disc-init",
-    type=click.Choice(["fresh", "teacher"]),
+    type=click.Choice(DISC_INITS),
     default="fresh",
     show_default=True,
     help="The joint-loss students' discriminator: fresh, or the teacher's trained one (as 'train student --disc-init'). Scratch controls always start fresh.",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .jobs import Job, run_jobs
@@ -115,16 +115,8 @@ MNIST64 = Study(
     extractor="mnist-cnn",
     extra_score=("--resize", "28x28"),
 )
-FASHION64 = Study(
-    "fashion64",
-    data="dataset:fashion-mnist:train",
-    reference="dataset:fashion-mnist:test",
-    teacher_d=8,
-    student_ds=(4, 2, 1),
-    extra_train=("--preset", "aguinaldo2019-mnist", "--loss", "gan"),
-    extractor="fashion-cnn",
-    extra_score=("--resize", "28x28"),
-)
+#: Fashion-MNIST at the same geometry, scored as the 28×28 Fashion study is
+FASHION64 = replace(MNIST64, name="fashion64", data=FASHION.data, reference=FASHION.reference, extractor=FASHION.extractor)
 
 SCALES = {
     # On a shared 2-core CPU, one thread per run, two runs at a time: 28×28 sweeps on both datasets
@@ -200,7 +192,7 @@ def ds(values: tuple[int, ...]) -> str:
     return ",".join(map(str, values))
 
 
-#: part → (folder, what it trains); LAMBDA-parts are written joint-0.8, tdisc-0.8
+#: part → what it trains (LAMBDA-parts are written joint-0.8, tdisc-0.8)
 PARTS = {
     "teacher": "teacher: DCGAN at teacher_d",
     "large": "teacher-selection teachers above teacher_d (large_ds)",
@@ -232,7 +224,6 @@ def part_jobs(scale: Scale, study: Study, part: str, seed: int) -> list[Job]:
             return None
         return folder, [teacher_job], gan_eval("train", "sweep", "--teacher", teacher, "--ds", ds(values), *extra, "--out", f"{base}/{folder}", *common)
 
-    lam = float(part.split("-", 1)[1]) if part.startswith(("joint-", "tdisc-")) else None
     if part == "teacher":
         planned = teachers("teacher", (study.teacher_d,))
     elif part == "ema":
@@ -247,13 +238,14 @@ def part_jobs(scale: Scale, study: Study, part: str, seed: int) -> list[Job]:
         planned = students("students", study.student_ds, "--student-losses", "mse")
     elif part == "mse-wide":
         planned = students("students-wide", study.wide_ds, "--student-losses", "mse")
-    elif part.startswith("joint-") and lam is not None:
-        wanted = lam in study.lambdas
-        planned = students(f"joint-l{lam:g}", study.lambda_ds or study.student_ds, "--student-losses", "joint", "--lambda", lam) if wanted else None
-    elif part.startswith("tdisc-") and lam is not None:
-        wanted = lam in study.tdisc_lambdas
-        extra = ("--student-losses", "joint", "--lambda", lam, "--disc-init", "teacher")
-        planned = students(f"joint-l{lam:g}-tdisc", study.lambda_ds or study.student_ds, *extra) if wanted else None
+    elif part.startswith("joint-"):
+        lam = float(part.removeprefix("joint-"))
+        joint = ("--student-losses", "joint", "--lambda", lam)
+        planned = students(f"joint-l{lam:g}", study.lambda_ds or study.student_ds, *joint) if lam in study.lambdas else None
+    elif part.startswith("tdisc-"):
+        lam = float(part.removeprefix("tdisc-"))
+        joint = ("--student-losses", "joint", "--lambda", lam, "--disc-init", "teacher")
+        planned = students(f"joint-l{lam:g}-tdisc", study.lambda_ds or study.student_ds, *joint) if lam in study.tdisc_lambdas else None
     else:
         raise ValueError(f"unknown part {part!r} (parts: {', '.join(PARTS)})")
     if planned is None:
