@@ -166,6 +166,21 @@ def verdict(diffs: list[float], better: str) -> str:
     return "inside the noise"
 
 
+def equality(diffs: list[float]) -> str:
+    """'equal within the noise' when the interval of a − b contains 0, else 'worse' (above) or 'better'."""
+    if len(diffs) < 2:
+        return "too few seeds"
+    _, low, high = t_interval(diffs)
+    return "equal within the noise" if low <= 0 <= high else "worse" if low > 0 else "better"
+
+
+def claim_row(claim: str, where: str, diffs: list[float], outcome: str, digits: int = 3) -> str:
+    """One row of the claims table: the claim, where, the mean of the per-seed differences, their 95 %
+    t-interval, the number of seeds and the outcome."""
+    mean, low, high = t_interval(diffs)
+    return _row([claim, where, _g(mean, digits), f"[{_g(low, digits)}, {_g(high, digits)}]", str(len(diffs)), outcome])
+
+
 def compression_limit(beats: dict[int, str]) -> int | None:
     """The smallest student d down to which (from the largest) every claim 'beats' holds: the
     compression limit; None when it fails already at the largest d."""
@@ -279,12 +294,9 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
             diffs = paired(cells[(k, d)], cells[("gan", d)], "fid", "fid")
             if not diffs:
                 continue
-            mean, low, high = t_interval(diffs)
             v = verdict(diffs, "lower")
             beats.setdefault(k, {})[d] = v
-            out.append(
-                _row([f"{k} student beats scratch (FID student − scratch < 0)", str(d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), v])
-            )
+            out.append(claim_row(f"{k} student beats scratch (FID student − scratch < 0)", str(d), diffs, v))
     teacher_cell = cells.get(("gan", teacher_d), {})
     for k in students:
         for d in student_ds:
@@ -292,44 +304,19 @@ def study_tables(root: Path, study: Any, latency: bool = True) -> list[str]:
                 diffs = paired(cells[(k, d)], teacher_cell, "fid", "fid")
                 if not diffs:
                     continue
-                mean, low, high = t_interval(diffs)
-                v = "too few seeds" if len(diffs) < 2 else "equal within the noise" if low <= 0 <= high else "worse" if low > 0 else "better"
-                out.append(
-                    _row(
-                        [
-                            f"{k} student as good as its teacher (FID student − teacher, 0 = equal)",
-                            str(d),
-                            _g(mean, 3),
-                            f"[{_g(low, 3)}, {_g(high, 3)}]",
-                            str(len(diffs)),
-                            v,
-                        ]
-                    )
-                )
+                out.append(claim_row(f"{k} student as good as its teacher (FID student − teacher, 0 = equal)", str(d), diffs, equality(diffs)))
     for k in students:
         ds_k = [d for d in student_ds if (k, d) in cells]
         slopes = vol_slopes(cells, k, ds_k, seeds)
         if slopes:
-            mean, low, high = t_interval(slopes)
-            out.append(
-                _row(
-                    [
-                        f"VoL falls with compression ({k} students: slope of VoL per doubling of d > 0)",
-                        ",".join(map(str, ds_k)),
-                        _g(mean, 4),
-                        f"[{_g(low, 4)}, {_g(high, 4)}]",
-                        str(len(slopes)),
-                        verdict(slopes, "higher"),
-                    ]
-                )
-            )
+            claim = f"VoL falls with compression ({k} students: slope of VoL per doubling of d > 0)"
+            out.append(claim_row(claim, ",".join(map(str, ds_k)), slopes, verdict(slopes, "higher"), digits=4))
     ema_cell = cells.get(("gan-ema", teacher_d), {})
     if ema_cell and teacher_cell:
         diffs = paired(ema_cell, teacher_cell, "fid", "fid")
         if diffs:
-            mean, low, high = t_interval(diffs)
             claim = "the teacher's EMA beats its raw weights (FID EMA − raw < 0; same training run)"
-            out.append(_row([claim, str(teacher_d), _g(mean, 3), f"[{_g(low, 3)}, {_g(high, 3)}]", str(len(diffs)), verdict(diffs, "lower")]))
+            out.append(claim_row(claim, str(teacher_d), diffs, verdict(diffs, "lower")))
     for k, result in beats.items():
         limit = compression_limit(result)
         out.append(
