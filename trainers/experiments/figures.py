@@ -24,7 +24,7 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e3
 def series(cells: dict[tuple[str, int], dict[int, dict[str, Any]]], metric: str, key: str) -> dict[str, list[tuple[int, float, float, float]]]:
     """{kind: [(d, mean, low, high)]} over the kinds plotted (DCGAN, MSE, joint), d ascending."""
     out: dict[str, list[tuple[int, float, float, float]]] = {}
-    for kind_, d in sorted(cells, key=lambda item: (item[0], item[1])):
+    for kind_, d in sorted(cells):
         if kind_ == "gan-ema":
             continue
         values = tables.samples(cells[(kind_, d)], metric, key)
