@@ -193,6 +193,7 @@ def evaluate(
     source_options: Mapping[str, Any] | None = None,
     labels: Any = None,
     workers: int | str = "auto",
+    cpu_streams: int | str = "auto",
     plugins: Sequence[str] = (),
     resume_dir: str | None = None,
     resume_every: int = 50,
@@ -223,6 +224,7 @@ def evaluate(
         batch_size=int(batch_size),
         device=device,
         workers=workers,
+        cpu_streams=cpu_streams,
         reference_options={"limit": limit_ref},
         use_cache=cache,
         seed=int(seed),
@@ -474,6 +476,7 @@ def features(
     source_options: Mapping[str, Any] | None = None,
     fast: bool = False,
     progress: bool = False,
+    cpu_streams: int | str = "auto",
     plugins: Sequence[str] = (),
     registry: Registry | None = None,
 ) -> dict[str, Any]:
@@ -521,6 +524,7 @@ def features(
             batch_size=int(batch_size),
             device=dev,
             progress=(progress_bars(progress) or (lambda *_: None))(opened.spec, len(opened)) if progress else None,
+            cpu_streams=cpu_streams,
         )
         state = result.states["rows"]
         outputs = {name: array for name in sorted(collector.requires) if (array := state.numpy(name)) is not None}
@@ -552,6 +556,7 @@ def reference_statistics(
     limit: int | None = None,
     source_options: Mapping[str, Any] | None = None,
     workers: int | str = "auto",
+    cpu_streams: int | str = "auto",
     plugins: Sequence[str] = (),
     resume_dir: str | None = None,
     resume_every: int = 50,
@@ -577,6 +582,7 @@ def reference_statistics(
             batch_size=int(batch_size),
             device=device,
             workers=workers,
+            cpu_streams=cpu_streams,
             use_cache=cache,
             seed=int(seed),
         )

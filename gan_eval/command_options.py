@@ -67,20 +67,23 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-class WorkerCount(click.ParamType):
-    """``--workers``: a count ≥ 0 or ``auto``."""
+class CountOrAuto(click.ParamType):
+    """``--workers`` (a count ≥ 0) or ``--cpu-streams`` (≥ 1), or ``auto``."""
 
     name = "N|auto"
 
+    def __init__(self, minimum: int = 0):
+        self.minimum = minimum
+
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        if value == "auto" or isinstance(value, int):
+        if value == "auto":
             return value
         try:
             count = int(value)
-        except ValueError:
-            count = -1
-        if count < 0:
-            self.fail(f"{value!r} is neither a count ≥ 0 nor 'auto'", param, ctx)
+        except (TypeError, ValueError):
+            count = self.minimum - 1
+        if count < self.minimum:
+            self.fail(f"{value!r} is neither a count ≥ {self.minimum} nor 'auto'", param, ctx)
         return count
 
 
@@ -104,10 +107,17 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--device", default="auto", show_default=True, help="torch device: auto (CUDA when available), cpu, cuda, cuda:1 ..."),
         click.option(
             "--workers",
-            type=WorkerCount(),
+            type=CountOrAuto(0),
             default="auto",
             show_default=True,
             help="Processes decoding images in parallel with the network: a number (0: decode in the main process) or auto (0 on CPU, where the network needs the cores; up to 4 per GPU).",
+        ),
+        click.option(
+            "--cpu-streams",
+            type=CountOrAuto(1),
+            default="auto",
+            show_default=True,
+            help="On a CPU, extractor calls (of its chunk size, 8 images for Inception, DINOv2, CLIP) that run side by side, each single-threaded: auto (torch's thread count, i.e. $OMP_NUM_THREADS or the cores) or a number; 1 runs one call at a time with every thread in each operator. Features then do not depend on the core count (docs/performance.md).",
         ),
         click.option(
             "--fast",
@@ -161,6 +171,7 @@ def make_config(generated: str | None, reference: str | None, metrics: tuple[str
         batch_size=kw["batch_size"],
         device=kw["device"],
         workers=kw["workers"],
+        cpu_streams=kw["cpu_streams"],
         source_options={
             "limit": kw["limit"],
             "skip_bad": kw["skip_bad"],

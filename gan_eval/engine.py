@@ -20,6 +20,7 @@ from .metric import Metric
 from .resume import PassCheckpoint, Snapshot
 from .source import Batch, Skip, Source
 from .state import State
+from .streams import CpuStreams, chunk_bounds, resolve_streams
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def run_pass(
     preview: int = 64,
     checkpoint: "PassCheckpoint | None" = None,
     blocks: int = 0,
+    cpu_streams: int | str = "auto",
 ) -> PassResult:
     """Accumulate every bound metric's state over ``source`` (this shard's slice of it).
 
@@ -170,6 +172,8 @@ def run_pass(
     resumes from its last snapshot and saves a new one every ``checkpoint.every`` batches. With
     ``blocks`` > 1 every state keeps that many per-block partial sums (batch i goes to block i mod K),
     from which bootstrap intervals resample without a second pass (gan_eval/bootstrap.py).
+    ``cpu_streams``: how many single-threaded calls of a thread-safe extractor run at once on a CPU
+    (gan_eval/streams.py; ``auto``: torch's thread count).
     """
     device = torch.device(device)
     workers = resolve_workers(workers, device)
@@ -188,7 +192,7 @@ def run_pass(
         if progress is not None:
             progress(count + len(skipped))
     shard_start = shard.bounds(len(source), batch_size)[0]
-    with torch.inference_mode():
+    with torch.inference_mode(), CpuStreams(resolve_streams(cpu_streams, device)) as streams:
         for batch in iter_batches(source, batch_size, shard, workers, pin_memory=device.type == "cuda", first_batch=done):
             done += 1
             skipped.extend(batch.skipped)
@@ -196,7 +200,7 @@ def run_pass(
                 if count < preview:
                     head = batch.images[: preview - count]  # copied: never keep the (pinned) batch alive
                     kept.append(head.numpy().copy() if isinstance(head, torch.Tensor) else head.copy())
-                accumulate(bound, states, batch, device, plugin_of, first_index=shard_start + (done - 1) * batch_size)
+                accumulate(bound, states, batch, device, plugin_of, first_index=shard_start + (done - 1) * batch_size, streams=streams)
                 count += len(batch.images)
             if progress is not None:
                 progress(len(batch.images) + len(batch.skipped))
@@ -212,6 +216,7 @@ def accumulate(
     device: torch.device,
     plugin_of: Mapping[str, str] | None = None,
     first_index: int = 0,
+    streams: CpuStreams | None = None,
 ) -> None:
     """Update every bound metric's state with one batch: the images on ``device``, each distinct
     extractor's outputs computed once, and the batch's labels when the source knows them.
@@ -229,7 +234,7 @@ def accumulate(
                     raise GanEvalError(f"the input holds {batch.outputs_of} features, not {b.extractor.name}'s: {b.key} cannot use them")
                 outputs[id(b.extractor)] = {name: torch.as_tensor(value).to(device) for name, value in batch.outputs.items()}
             else:
-                outputs[id(b.extractor)] = extract(b.extractor, images)
+                outputs[id(b.extractor)] = extract(b.extractor, images, streams)
     for b in bound:
         inputs = {**shared, **outputs[id(b.extractor)]} if b.extractor is not None else shared
         state = states[b.key]
@@ -277,13 +282,18 @@ def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images
 
 
-def extract(extractor: FeatureExtractor, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The extractor's outputs for ``images``, in calls of at most ``extractor.cpu_chunk`` on a CPU."""
+def extract(extractor: FeatureExtractor, images: torch.Tensor, streams: CpuStreams | None = None) -> dict[str, torch.Tensor]:
+    """The extractor's outputs for ``images``, in calls of at most ``extractor.cpu_chunk`` on a CPU,
+    run side by side on ``streams`` when the extractor is ``thread_safe``."""
     chunk = extractor.cpu_chunk if images.device.type == "cpu" else None
-    if not chunk or len(images) <= chunk:
+    runner = streams if streams is not None and extractor.thread_safe else _SERIAL
+    if not chunk or (len(images) <= chunk and runner.count == 1):
         return extractor(images)
-    parts = [extractor(images[i : i + chunk]) for i in range(0, len(images), chunk)]
+    parts = runner.map(lambda b: extractor(images[b[0] : b[1]]), chunk_bounds(len(images), chunk, runner.count))
     return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
+
+
+_SERIAL = CpuStreams(1)
 
 
 def _preview(kept: list[np.ndarray]) -> np.ndarray | None:

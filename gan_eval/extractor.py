@@ -40,6 +40,10 @@ class FeatureExtractor(ABC):
     #: memory: the Inception network runs ~1.35× faster in calls of 8 than of 64 on a 2-core CPU.
     #: It must not change the outputs (check: features bit-identical to whole-batch calls).
     cpu_chunk: ClassVar[int | None] = None
+    #: True when ``__call__`` may run in several threads at once (it changes no state of the
+    #: extractor): on a CPU the engine then runs its chunks side by side, one single-threaded call
+    #: per core (gan_eval/streams.py), instead of one after another with every core in each operator.
+    thread_safe: ClassVar[bool] = False
 
     def __init__(self, device: torch.device | str = "cpu", **params: Any):
         self.device = torch.device(device)

@@ -56,6 +56,8 @@ class ScoreConfig:
     batch_size: int = 64
     device: str = "auto"
     workers: int | str = "auto"
+    #: Single-threaded extractor calls run side by side on a CPU (gan_eval/streams.py); auto: torch's thread count.
+    cpu_streams: int | str = "auto"
     source_options: dict[str, Any] = field(default_factory=dict)
     #: Options for the reference that differ from ``source_options`` (``--limit-ref``).
     reference_options: dict[str, Any] = field(default_factory=dict)
@@ -428,6 +430,7 @@ class Job:
                     device=self.device,
                     shard=shard,
                     workers=self.config.workers,
+                    cpu_streams=self.config.cpu_streams,
                     progress=tick,
                     plugin_of=self.plugin_of,
                     checkpoint=checkpoint,

@@ -26,6 +26,8 @@ class ClipExtractor(FeatureExtractor):
     outputs = frozenset({"features"})
     standard = False  # not Inception: values compare with values in the same CLIP space only
     priority = -10  # never chosen by --extractor auto (suits() is False); ask for it by name
+    cpu_chunk = 8  # calls of 8 images on a CPU, run side by side (thread_safe): docs/performance.md
+    thread_safe = True
     params: ClassVar[Mapping[str, Param]] = {}
 
     def __init_subclass__(cls, model: ClipModel, suits_for: str, cost: str, **kwargs: Any):

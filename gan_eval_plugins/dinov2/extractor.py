@@ -25,6 +25,8 @@ class DinoV2Extractor(FeatureExtractor):
     outputs = frozenset({"features"})
     standard = False  # not Inception: values compare with other DINOv2 values only (fid@dinov2-vitl14)
     priority = -10  # never chosen by --extractor auto (suits() is False); ask for it by name
+    cpu_chunk = 8  # calls of 8 images on a CPU, run side by side (thread_safe): docs/performance.md
+    thread_safe = True
     params: ClassVar[Mapping[str, Param]] = {}
 
     def __init_subclass__(cls, arch: Arch, suits_for: str, cost: str, **kwargs: Any):

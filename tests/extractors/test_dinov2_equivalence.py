@@ -215,3 +215,26 @@ def test_profiles_differ_so_the_choice_is_recorded(dinov2_standin):
     tf = DinoV2ViTS14("cpu", weights=str(dinov2_standin), profile="torch-fidelity")
     assert not torch.allclose(dgm(batch)["features"], tf(batch)["features"], atol=1e-3)
     assert dgm.identity()["profile"] == "dgm-eval" and tf.identity()["profile"] == "torch-fidelity"
+
+
+def test_concurrent_calls_give_the_serial_features_and_leave_the_network_as_it_was(dinov2_standin):
+    """The engine's CPU streams call the extractor from several threads at once (thread_safe): the
+    CLS-only last block reads one shared float64 copy of its weights, made once, and never swaps the
+    module's own parameters."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    extractor = DinoV2ViTS14("cpu", weights=str(dinov2_standin))
+    assert extractor.thread_safe
+    batches = [images(2, 32, seed=s) for s in range(6)]
+    serial = [extractor(b)["features"] for b in batches]
+    twin = extractor.network.wide.get()
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(2):
+            concurrent = list(pool.map(lambda b: extractor(b)["features"], batches))
+            for a, b in zip(serial, concurrent):
+                assert torch.equal(a, b)
+    assert extractor.network.wide.get() is twin  # made once, shared by every thread
+    assert {p.dtype for p in extractor.network.parameters()} == {torch.float32}
+    assert all(not k.startswith("wide") for k in extractor.network.state_dict())
+    extractor.network.double()  # new tensors: the float64 copy is made again from them
+    assert extractor.network.wide.get() is not twin

@@ -100,3 +100,27 @@ def test_the_engines_cpu_chunks_give_the_whole_batch_features(weights):
     whole, chunked = extractor(x), extract(extractor, x)
     for name in ("features", "logits"):
         torch.testing.assert_close(chunked[name], whole[name], atol=ATOL, rtol=0)
+
+
+def test_streams_make_exact_features_independent_of_the_thread_count(weights):
+    """With CPU streams every chunk runs single-threaded, so a 2-thread and a 1-thread process give
+    the same bits, and they are the extractor's own single-threaded outputs (a 2-thread call of the
+    same chunk rounds differently, ~4e-5: gan_eval/streams.py)."""
+    from gan_eval.engine import extract
+    from gan_eval.streams import CpuStreams, resolve_streams
+
+    extractor = InceptionExtractor("cpu", weights=str(weights), allow_nonstandard=True)
+    x = images(32, False, n=12, seed=7)
+    before = torch.get_num_threads()
+    outputs = {}
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            with CpuStreams(resolve_streams("auto", "cpu")) as streams:
+                outputs[threads] = extract(extractor, x, streams)
+        alone = [extractor(x[i : i + 4]) for i in range(0, 12, 4)]
+    finally:
+        torch.set_num_threads(before)
+    for name in ("features", "logits"):
+        assert torch.equal(outputs[2][name], outputs[1][name])
+        assert torch.equal(outputs[1][name], torch.cat([part[name] for part in alone]))
