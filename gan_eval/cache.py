@@ -34,6 +34,10 @@ from .stats_files import read_stats, stats_bytes
 
 CACHE_DIR_ENV = "GAN_EVAL_CACHE_DIR"
 
+#: Part of every key: raised when stored states change meaning. 2: rows of states kept with bootstrap
+#: blocks are in source order (they were in block order, which changed IS and KID with --bootstrap).
+ENTRY_LAYOUT = 2
+
 
 def cache_dir() -> Path:
     """Where reference states are cached (``$GAN_EVAL_CACHE_DIR`` or the user cache directory)."""
@@ -57,6 +61,7 @@ def entry_key(fingerprint: str, extractor: dict[str, Any] | None, metric: Metric
         "state_params": metric.state_params_values(),
         "state_version": described["state_version"],
         "gan_eval": __version__,
+        "layout": ENTRY_LAYOUT,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

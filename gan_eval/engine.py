@@ -239,9 +239,12 @@ def accumulate(
         inputs = {**shared, **outputs[id(b.extractor)]} if b.extractor is not None else shared
         state = states[b.key]
         try:
+            marks = state.row_marks() if state.blocks > 1 else None
             for block, part in by_block(inputs, first_index, state.blocks):
                 state.begin_batch(block)
                 b.metric.update(state, part)
+            if marks is not None:
+                state.restore_row_order(marks, block_order(len(images), first_index, state.blocks))
         except GanEvalError:
             raise
         except Exception as exc:
@@ -254,20 +257,25 @@ def by_block(inputs: Mapping[str, torch.Tensor], first_index: int, blocks: int) 
 
     Blocks are interleaved sets of images chosen by their position in the source alone, so they hold
     the same images whatever the batch size, worker count or sharding, and even a small set fills
-    every block. Without blocks the batch is one part."""
+    every block. Without blocks the batch is one part. :func:`accumulate` puts the rows that ``cat``
+    accumulators received back in source order afterwards (:meth:`State.restore_row_order`)."""
     count = len(inputs["images"])
     if blocks <= 1 or count == 0:
         yield 0, dict(inputs)
         return
-    residues = torch.arange(first_index, first_index + count) % blocks
-    order = torch.argsort(residues, stable=True)
-    sizes = torch.bincount(residues, minlength=blocks).tolist()
+    order = block_order(count, first_index, blocks)
+    sizes = torch.bincount(torch.arange(first_index, first_index + count) % blocks, minlength=blocks).tolist()
     ordered = {name: value.index_select(0, order.to(value.device)) for name, value in inputs.items()}
     start = 0
     for block, size in enumerate(sizes):
         if size:
             yield block, {name: value[start : start + size] for name, value in ordered.items()}
         start += size
+
+
+def block_order(count: int, first_index: int, blocks: int) -> torch.Tensor:
+    """The order :func:`by_block` feeds a batch's images in: block by block, source order within each."""
+    return torch.argsort(torch.arange(first_index, first_index + count) % blocks, stable=True)
 
 
 def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -93,6 +93,29 @@ class State:
         if self.blocks:
             self._row_blocks[name].append(torch.full((len(rows),), self._current_block(), dtype=torch.int32))
 
+    def row_marks(self) -> dict[str, int]:
+        """How many rows each ``cat`` accumulator holds now (pass to :meth:`restore_row_order`)."""
+        return {name: sum(len(c) for c in chunks) for name, chunks in self._chunks.items()}
+
+    def restore_row_order(self, marks: Mapping[str, int], order: torch.Tensor) -> None:
+        """Put the rows appended since ``marks`` back in the batch's image order.
+
+        The engine feeds a batch block by block, so row ``j`` of those rows belongs to image
+        ``order[j]`` of the batch. Rows must stay in source order whatever the block count: IS
+        shuffles them and KID draws subsets by position, so their values would otherwise change with
+        ``--bootstrap``. An accumulator that did not get one row per image is left as it is."""
+        inverse = torch.argsort(order)
+        for name, before in marks.items():
+            head, tail = _split_rows(self._chunks[name], before)
+            if tail is None or len(tail) != len(order):
+                continue
+            self._units = None
+            self._chunks[name] = [*head, tail.index_select(0, inverse.to(tail.device))]
+            if self.blocks:
+                block_head, block_tail = _split_rows(self._row_blocks[name], before)
+                if block_tail is not None and len(block_tail) == len(order):
+                    self._row_blocks[name] = [*block_head, block_tail.index_select(0, inverse)]
+
     def add_blocks(self, name: str, parts: torch.Tensor) -> None:
         """Add K partial sums (K×shape) to ``name``'s blocks *and* their sum to its total (restoring
         from arrays, merging, all-reducing)."""
@@ -336,3 +359,17 @@ class State:
             parts.append(f"{name}={'empty' if value is None else tuple(value.shape)}")
         blocks = f", blocks={self.blocks}" if self.blocks else ""
         return f"State({', '.join(parts)}{blocks})"
+
+
+def _split_rows(chunks: list[torch.Tensor], before: int) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+    """(the chunks holding the first ``before`` rows, the rows after them as one tensor or None)."""
+    total = 0
+    for i, chunk in enumerate(chunks):
+        if total == before:
+            rest = chunks[i:]
+            return chunks[:i], rest[0] if len(rest) == 1 else torch.cat([c.to(rest[0].device) for c in rest])
+        if total + len(chunk) > before:  # the mark falls inside a chunk (compacted by a read mid-batch)
+            whole = torch.cat([c.to(chunk.device) for c in chunks[i:]])
+            return [*chunks[:i], whole[: before - total]], whole[before - total :]
+        total += len(chunk)
+    return chunks, None

@@ -244,3 +244,17 @@ def test_shards_cut_at_whole_batches(total, world, batch_size):
     assert all(lo % batch_size == 0 for lo, _ in bounds)  # each rank's batches are the single process's
     sizes = [hi - lo for lo, hi in bounds]
     assert max(sizes) - min(sizes) <= batch_size
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 40), st.sampled_from([2, 3, 10]))
+def test_rows_stay_in_source_order_whatever_the_bootstrap_blocks(batch_size, blocks):
+    """Blocks feed a batch block by block; the rows must still come out in source order (IS shuffles
+    rows and KID draws subsets by position: they changed with --bootstrap before this was kept)."""
+    plain = run_pass(StackSource(IMAGES), [KeepRows(), PixelStats()], RowFeatures(), batch_size=batch_size).states
+    blocked = run_pass(StackSource(IMAGES), [KeepRows(), PixelStats()], RowFeatures(), batch_size=batch_size, blocks=blocks).states
+    assert torch.equal(blocked["keep"].get("features"), torch.from_numpy(IMAGES).flatten(1).float())
+    assert torch.equal(blocked["keep"].get("logits"), plain["keep"].get("logits"))
+    assert torch.equal(blocked["pixels"].get("image_means"), plain["pixels"].get("image_means"))
+    # each row still carries its own image's block: image i in block i mod K
+    assert blocked["keep"].row_blocks("features").tolist() == [i % blocks for i in range(len(IMAGES))]

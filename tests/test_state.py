@@ -191,3 +191,20 @@ def test_keep_blocks_gives_a_subset_that_can_be_resampled_again():
     assert subset.units().kind == "blocks" and subset.units().nonempty == 2
     assert subset.get("count").item() == 8.0  # batches 0, 4, 1, 5
     torch.testing.assert_close(subset.block_sums("total").sum(dim=0), subset.get("total"))
+
+
+def test_restore_row_order_puts_a_batch_back_and_leaves_other_accumulators_alone():
+    state = State({"rows": "cat", "odd": "cat"}, blocks=2)
+    state.begin_batch(0)
+    state.append("rows", torch.tensor([[9.0]]))
+    marks = state.row_marks()
+    order = torch.tensor([0, 2, 1, 3])  # images 0, 2 went to block 0, images 1, 3 to block 1
+    for block, images in ((0, [0, 2]), (1, [1, 3])):
+        state.begin_batch(block)
+        state.append("rows", torch.tensor([[float(i)] for i in images]))
+        state.append("odd", torch.tensor([float(block)]))  # one row per block, not per image
+        state.get("rows")  # a read mid-batch compacts the chunks: the mark falls inside one
+    state.restore_row_order(marks, order)
+    assert state.get("rows")[:, 0].tolist() == [9.0, 0.0, 1.0, 2.0, 3.0]
+    assert state.row_blocks("rows").tolist() == [0, 0, 1, 0, 1]
+    assert state.get("odd").tolist() == [0.0, 1.0]
