@@ -83,7 +83,8 @@ def test_fast_mode_stays_close_to_exact_on_real_digits(standin_weights, tmp_path
     Bounds: on the 2-core AVX2 EPYC (float32 fused path, the stand-in weights) FID moved 1.2e-6
     relative, IS 7.7e-6 and KID 6e-6 (the features ~1e-5); the bounds are 13-25× that, because other
     CPUs' oneDNN kernels sum in other orders. A bfloat16 network (AVX512-BF16/AMX CPUs) moves the
-    features ~4 % (test below), so there the bounds are percent-sized.
+    features ~4 % (test below); on the 2-core AVX512-BF16 EPYC FID moved 2.9e-3, IS 2.9 % (0.16 of
+    its own split std) and KID 0.8 %, so there the bounds are 10×, 2.8× and 6× that.
     """
     registry = load_registry()
     generated, reference = _digits_file(tmp_path, "test", 32, 5), _digits_file(tmp_path, "train", 32, 7)
@@ -92,11 +93,12 @@ def test_fast_mode_stays_close_to_exact_on_real_digits(standin_weights, tmp_path
     assert "fuse" not in exact_id["params"] and fast_id["params"]["fuse"] is True and fast_id["numerics"] == "fast"
     bf16 = fast_id["params"]["dtype"] == "bfloat16"
     assert bf16 == (numerics.device_kind("cpu") == "cpu-bf16")
-    fid_bound, is_bound, kid_bound = (3e-2, 2e-2, 5e-2) if bf16 else (3e-5, 1e-4, 1e-4)
+    fid_bound, is_bound, kid_bound = (3e-2, 8e-2, 5e-2) if bf16 else (3e-5, 1e-4, 1e-4)
     assert exact["fid"]["fid"] > 1.0 and exact["is"]["mean"] > 1.0  # real, different sets: nothing degenerate
     assert fast["fid"]["fid"] == pytest.approx(exact["fid"]["fid"], rel=fid_bound)
     assert fast["is"]["mean"] == pytest.approx(exact["is"]["mean"], rel=is_bound)
     assert fast["kid"]["mean"] == pytest.approx(exact["kid"]["mean"], rel=kid_bound)
+    assert abs(fast["is"]["mean"] - exact["is"]["mean"]) < 0.5 * exact["is"]["std"]  # well inside IS's own spread
     assert fast["fid"]["fid"] != exact["fid"]["fid"]  # fast really ran a different network
 
 
