@@ -28,6 +28,8 @@ from typing import TypeVar
 
 import torch
 
+from .errors import UsageError
+
 AUTO = "auto"
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,14 +38,21 @@ R = TypeVar("R")
 def resolve_streams(streams: int | str, device: torch.device | str = "cpu") -> int:
     """How many streams a pass on ``device`` uses: ``auto`` is torch's intra-op thread count on a
     CPU (what ``OMP_NUM_THREADS`` / ``torch.set_num_threads`` say; 1 per process under torchrun)
-    and 1 elsewhere; a count is taken as given on a CPU."""
+    and 1 elsewhere; a count is taken as given on a CPU. Anything else is a :class:`UsageError`,
+    on every device (the CLI refuses it earlier, the Python API here)."""
+    count = None if streams == AUTO else _stream_count(streams)
     if torch.device(device).type != "cpu":
         return 1
-    if streams == AUTO:
-        return max(1, torch.get_num_threads())
-    count = int(streams)
-    if count < 1:
-        raise ValueError(f"cpu streams must be ≥ 1 or 'auto', got {streams!r}")
+    return max(1, torch.get_num_threads()) if count is None else count
+
+
+def _stream_count(streams: object) -> int:
+    try:
+        count = int(streams)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1 or isinstance(streams, bool) or (isinstance(streams, float) and not streams.is_integer()):
+        raise UsageError(f"cpu_streams must be a whole number ≥ 1 or 'auto', got {streams!r}")
     return count
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from gan_eval import numerics
 from gan_eval.engine import run_pass
+from gan_eval.errors import UsageError
 from gan_eval.extractor import FeatureExtractor
 from gan_eval.streams import CpuStreams, chunk_bounds, resolve_streams
 from test_engine import IMAGES, KeepRows, StackSource
@@ -40,8 +41,14 @@ def test_auto_is_torchs_thread_count_on_a_cpu_and_one_stream_elsewhere():
     assert resolve_streams("auto", "cpu") == torch.get_num_threads()
     assert resolve_streams(3, "cpu") == 3
     assert resolve_streams("auto", "cuda") == resolve_streams(4, "cuda") == 1
-    with pytest.raises(ValueError, match="≥ 1"):
-        resolve_streams(0, "cpu")
+    assert resolve_streams("2", "cpu") == 2  # as the CLI and environment give it
+
+
+@pytest.mark.parametrize("bad", [0, -1, "two", 2.5, True, None])
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_bad_stream_count_is_a_usage_error_on_every_device(bad, device):
+    with pytest.raises(UsageError, match="cpu_streams must be a whole number ≥ 1 or 'auto'"):
+        resolve_streams(bad, device)
 
 
 class ThreadRecorder(FeatureExtractor):
