@@ -244,7 +244,7 @@ def accumulate(
                 state.begin_batch(block)
                 b.metric.update(state, part)
             if marks is not None:
-                state.restore_row_order(marks, block_order(len(images), first_index, state.blocks))
+                state.restore_row_order(marks, block_layout(len(images), first_index, state.blocks)[0])
         except GanEvalError:
             raise
         except Exception as exc:
@@ -263,8 +263,7 @@ def by_block(inputs: Mapping[str, torch.Tensor], first_index: int, blocks: int) 
     if blocks <= 1 or count == 0:
         yield 0, dict(inputs)
         return
-    order = block_order(count, first_index, blocks)
-    sizes = torch.bincount(torch.arange(first_index, first_index + count) % blocks, minlength=blocks).tolist()
+    order, sizes = block_layout(count, first_index, blocks)
     ordered = {name: value.index_select(0, order.to(value.device)) for name, value in inputs.items()}
     start = 0
     for block, size in enumerate(sizes):
@@ -273,9 +272,11 @@ def by_block(inputs: Mapping[str, torch.Tensor], first_index: int, blocks: int) 
         start += size
 
 
-def block_order(count: int, first_index: int, blocks: int) -> torch.Tensor:
-    """The order :func:`by_block` feeds a batch's images in: block by block, source order within each."""
-    return torch.argsort(torch.arange(first_index, first_index + count) % blocks, stable=True)
+def block_layout(count: int, first_index: int, blocks: int) -> tuple[torch.Tensor, list[int]]:
+    """(the order :func:`by_block` feeds a batch's images in: block by block, source order within
+    each; how many of them each block gets)."""
+    residues = torch.arange(first_index, first_index + count) % blocks
+    return torch.argsort(residues, stable=True), torch.bincount(residues, minlength=blocks).tolist()
 
 
 def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
